@@ -1,0 +1,93 @@
+/* attach.h - the one owner of every traced thread.
+ *
+ * attach_seize_all() seizes every thread of a process; the kernel then
+ * seizes the threads it creates (PTRACE_O_TRACECLONE).  Every waitpid()
+ * status goes through one handler, which keeps the target's behaviour
+ * unchanged: signals are passed on as they were (signal-delivery-stop ->
+ * PTRACE_CONT with the same signal), job-control stops are honoured
+ * (group-stop -> PTRACE_LISTEN, so the thread stays stopped), new threads
+ * are added and run on, exits are recorded.  attach_release_all() is the
+ * single release path, reached from every way a run ends.
+ *
+ * Signals for pprobe itself (SIGCHLD, SIGINT, SIGTERM, SIGHUP) arrive on a
+ * signalfd the caller creates with those signals blocked.
+ */
+#ifndef PPROBE_ATTACH_H
+#define PPROBE_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum attach_tstate {
+	ATTACH_RUNNING = 0,
+	ATTACH_STOPPED,       /* in the interrupt stop we asked for */
+	ATTACH_GROUP_STOPPED, /* job-control stop, left stopped with PTRACE_LISTEN */
+	ATTACH_GONE,          /* exited, or detached */
+};
+
+struct attach_thread {
+	pid_t tid;
+	enum attach_tstate state;
+	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen yet */
+	int stat_fd, sched_fd;  /* /proc/PID/task/TID/{stat,schedstat}, -1 until opened */
+	uint64_t last_cpu_ns;   /* on-CPU time at the last look */
+	uint64_t pending_cpu_ns; /* CPU time not yet given to a sample */
+	bool cpu_seen;
+	char name[16];
+	int64_t name_time_ns;
+	uint64_t samples;
+};
+
+struct attach {
+	pid_t pid;
+	int sigfd;
+	struct attach_thread **threads; /* each heap-allocated: pointers stay valid */
+	size_t n, cap;
+	int *index; /* open-addressing hash tid -> threads[] index, -1 empty */
+	size_t index_cap;
+	bool releasing;
+	bool target_exited;
+	int exit_status;       /* waitpid status of the leader, when it exited */
+	bool exec_seen;        /* maps and images must be re-read */
+	int stop_signal;       /* SIGINT/SIGTERM/SIGHUP received, or 0 */
+	unsigned threads_exited;
+	unsigned signals_passed;
+	unsigned stuck_threads; /* could not be stopped to detach (D state) */
+};
+
+/* Diagnosis of a failed seize, filled for the command layer to report. */
+struct attach_diag {
+	int err;           /* -EPERM, -ESRCH, -PPROBE_E_TRACED ... */
+	pid_t tracer_pid;  /* for -PPROBE_E_TRACED */
+	char why[256];
+};
+
+void attach_init(struct attach *a, pid_t pid, int sigfd);
+/* Seize every thread; on failure nothing stays traced and diag says why. */
+int attach_seize_all(struct attach *a, struct attach_diag *diag);
+
+/* Handle pending events and pprobe's own signals, waiting at most
+ * timeout_ns for the first (0: only what is pending now). */
+int attach_poll(struct attach *a, int64_t timeout_ns);
+
+/* Stop t with PTRACE_INTERRUPT and wait for the stop, at most timeout_ms.
+ * 0: stopped (state ATTACH_STOPPED); -ESRCH: gone; -EAGAIN: it is in a
+ * job-control stop; -ETIMEDOUT: it did not stop (uninterruptible sleep) and
+ * will be let go when its stop comes. */
+int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms);
+/* Let a thread we stopped run again. */
+int attach_resume_thread(struct attach *a, struct attach_thread *t);
+
+struct attach_thread *attach_find(struct attach *a, pid_t tid);
+
+/* Free the entries of threads that are gone.  Invalidates pointers to
+ * those entries only; call between ticks. */
+void attach_compact(struct attach *a);
+
+/* Detach every thread (waiting at most timeout_ms for threads to stop so
+ * they can be detached) and free the table.  Safe to call twice. */
+void attach_release_all(struct attach *a, int timeout_ms);
+
+#endif

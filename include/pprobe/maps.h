@@ -1,0 +1,57 @@
+/* maps.h - the target's memory map, and the ELF images behind it.
+ *
+ * maps_read() parses /proc/PID/maps.  Each file-backed mapping can be
+ * resolved to an elfimage (opened through /proc/PID/map_files, which works
+ * for deleted files and other mount namespaces, else /proc/PID/root) and a
+ * load bias.  Images are cached across re-reads (keyed by device, inode
+ * and path) and owned by the maps object; the generation counter grows on
+ * every re-read so caches above can tell.
+ */
+#ifndef PPROBE_MAPS_H
+#define PPROBE_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct elfimage;
+
+struct maps_entry {
+	uint64_t start, end, offset;
+	uint64_t inode;
+	unsigned dev_major, dev_minor;
+	char perms[5];
+	char *path;            /* "" for anonymous; "[vdso]", "[stack]"... */
+	struct elfimage *img;  /* resolved lazily; borrowed from the cache */
+	uint64_t bias;
+	int img_err;           /* 0 not tried / ok, <0 failed */
+	bool img_tried;
+};
+
+struct maps_image_cache;
+
+struct maps {
+	pid_t pid;
+	struct maps_entry *v;
+	size_t n;
+	unsigned generation;
+	struct maps_image_cache *cache;
+};
+
+void maps_init(struct maps *m, pid_t pid);
+void maps_fini(struct maps *m);
+
+/* (Re-)read /proc/PID/maps; keeps cached images. */
+int maps_read(struct maps *m);
+
+/* The entry containing addr, or NULL. */
+struct maps_entry *maps_find(const struct maps *m, uint64_t addr);
+
+/* Resolve e to its image and bias (lazily, once per entry). */
+int maps_resolve(struct maps *m, struct maps_entry *e, struct elfimage **img, uint64_t *bias);
+
+/* Is this entry executable code pprobe should report as a pprof Mapping? */
+bool maps_is_exec(const struct maps_entry *e);
+
+#endif

@@ -1,0 +1,39 @@
+/* options.h - every setting of a pprobe run, in one struct.
+ *
+ * cli.c fills it from argv; drivers read it as `const struct options *`.
+ * options_init() is the one place defaults are set.
+ */
+#ifndef PPROBE_OPTIONS_H
+#define PPROBE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum options_command {
+	OPTIONS_CMD_RECORD = 0,
+	OPTIONS_CMD_DUMP,
+};
+
+#define OPTIONS_MAX_TIDS 64
+
+struct options {
+	enum options_command command;
+	pid_t pid;
+	double seconds;
+	int hz;
+	const char *output;   /* NULL: default name; "-": stdout */
+	pid_t tids[OPTIONS_MAX_TIDS];
+	size_t ntids;
+	bool quiet;
+	bool verbose;         /* print stop-time statistics at the end */
+	bool group;           /* dump: fold identical stacks */
+	const char *format;   /* dump: "text", "json", "pprof"; NULL: guess from -o */
+	size_t stack_bytes;   /* bytes of stack copied per sample */
+	int max_depth;        /* frames per stack */
+	const char *argv_line; /* the command line, for the profile's comment */
+};
+
+void options_init(struct options *o);
+
+#endif

@@ -1,0 +1,40 @@
+/* ptrace.h - thin wrappers over ptrace(2), and the classification of stops.
+ *
+ * pprobe only ever uses PTRACE_SEIZE (never PTRACE_ATTACH, which sends
+ * SIGSTOP, and never PTRACE_O_EXITKILL, so a killed pprobe leaves the
+ * target running: the kernel detaches a dead tracer's tracees).
+ */
+#ifndef PPROBE_PTRACE_H
+#define PPROBE_PTRACE_H
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+enum ptrace_stop_kind {
+	PTRACE_KIND_EXITED,    /* the thread exited or was killed */
+	PTRACE_KIND_INTERRUPT, /* PTRACE_EVENT_STOP, SIGTRAP: our interrupt or a new thread's first stop */
+	PTRACE_KIND_GROUP,     /* PTRACE_EVENT_STOP with a stop signal: group-stop (job control) */
+	PTRACE_KIND_SIGNAL,    /* signal-delivery-stop: the signal must be passed on */
+	PTRACE_KIND_CLONE,     /* PTRACE_EVENT_CLONE: a new thread */
+	PTRACE_KIND_EXEC,      /* PTRACE_EVENT_EXEC */
+	PTRACE_KIND_OTHER,     /* another event stop: just continue */
+};
+
+struct ptrace_stop {
+	enum ptrace_stop_kind kind;
+	int sig; /* the signal for SIGNAL and GROUP stops */
+};
+
+/* Classify a waitpid() status of a seized thread. */
+void ptrace_classify(int status, struct ptrace_stop *out);
+
+/* Each returns 0 or -errno. */
+int ptrace_seize(pid_t tid);
+int ptrace_interrupt(pid_t tid);
+int ptrace_cont(pid_t tid, int sig);
+int ptrace_listen(pid_t tid);
+int ptrace_detach(pid_t tid, int sig);
+int ptrace_get_regs(pid_t tid, struct user_regs_struct *regs);
+int ptrace_get_event_msg(pid_t tid, unsigned long *msg);
+
+#endif

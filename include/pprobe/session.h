@@ -1,0 +1,53 @@
+/* session.h - what every command needs around a traced target.
+ *
+ * A session checks the target (preflight), blocks pprobe's own signals onto
+ * a signalfd (so Ctrl-C is an event like any other and every exit path goes
+ * through session_close), seizes the threads, and owns the maps, unwinder and
+ * symbolizer.  session_close() is the release path for every way a run ends.
+ */
+#ifndef PPROBE_SESSION_H
+#define PPROBE_SESSION_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pprobe/attach.h"
+#include "pprobe/maps.h"
+#include "pprobe/options.h"
+#include "pprobe/preflight.h"
+
+struct unwind;
+struct symbolize;
+
+struct session {
+	const struct options *o;
+	struct preflight pf;
+	int sigfd;
+	sigset_t oldmask;
+	bool mask_set;
+	struct attach att;
+	bool attached;
+	struct maps maps;
+	struct unwind *unw;
+	struct symbolize *sym;
+	int64_t maps_read_ns; /* when maps were last read */
+};
+
+/* Check the target.  Returns 0, or an exit code with msg filled. */
+int session_preflight(struct session *s, const struct options *o, char *msg, size_t len);
+
+/* Seize every thread and set up maps, unwinder, symbolizer.  Returns 0,
+ * or an exit code with msg filled (nothing stays traced then). */
+int session_attach(struct session *s, char *msg, size_t len);
+
+/* Re-read the maps if they may have changed (exec, or a pc outside every
+ * known mapping) and the last read is older than a few milliseconds.
+ * Returns true when it re-read them. */
+bool session_refresh_maps(struct session *s, bool force);
+
+/* Detach every thread (if not yet), then free everything.  Idempotent. */
+void session_release(struct session *s);
+void session_close(struct session *s);
+
+#endif

@@ -1,0 +1,55 @@
+/* stacks.h - turn unwound pcs into profile samples.
+ *
+ * Each pc is resolved to the mapping that holds it and symbolized the first
+ * time it is seen (cached by pc, image and load bias, so each address is
+ * symbolized once even when the maps are re-read); samples are then added
+ * to the profile model, which merges identical stacks.  Runs while the
+ * target runs: nothing here touches a stopped thread.
+ */
+#ifndef PPROBE_STACKS_H
+#define PPROBE_STACKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct profile;
+struct profile_label_in;
+struct maps;
+struct symbolize;
+
+struct stacks_key3 {
+	uint64_t a, b, c;
+	uint64_t value;
+	bool used;
+};
+
+struct stacks_table {
+	struct stacks_key3 *v;
+	size_t n, cap;
+};
+
+struct stacks {
+	struct profile *prof;  /* borrowed */
+	struct maps *maps;     /* borrowed */
+	struct symbolize *sym; /* borrowed */
+	struct stacks_table locs;     /* (pc, image, bias) -> location id */
+	struct stacks_table mappings; /* (start, end, offset) -> mapping id */
+	uint64_t *loc_buf;
+	size_t loc_cap;
+	uint64_t frames, frames_unsymbolized, samples_truncated;
+};
+
+void stacks_init(struct stacks *st, struct profile *prof, struct maps *maps,
+		 struct symbolize *sym);
+void stacks_fini(struct stacks *st);
+
+/* Add one sample: pcs leaf first as unwind_stack() gives them; truncated
+ * adds a "[truncated]" root frame. */
+int stacks_add(struct stacks *st, const uint64_t *pcs, size_t n, bool truncated,
+	       const int64_t *values, const struct profile_label_in *labels, size_t nlabels);
+
+/* The profile location id of one pc (resolved and symbolized on first use). */
+int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id);
+
+#endif

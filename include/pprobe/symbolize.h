@@ -1,0 +1,45 @@
+/* symbolize.h - addresses to functions, files and lines (libdwfl).
+ *
+ * One libdwfl session per ELF image, reported at bias 0, so lookups take
+ * the image's own virtual addresses and the session serves every process
+ * and every load address of that file.  Separate debug info is found the
+ * standard way (build-id under /usr/lib/debug/.build-id, .gnu_debuglink).
+ * Never touches the target: it reads the files the target mapped.
+ */
+#ifndef PPROBE_SYMBOLIZE_H
+#define PPROBE_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct elfimage;
+struct symbolize;
+
+struct symbolize_frame {
+	char *name;        /* demangled; never NULL or empty */
+	char *system_name; /* as in the binary (mangled) */
+	char *file;        /* NULL if unknown */
+	int line;          /* 0 if unknown */
+};
+
+/* Frames of one address, innermost (inlined callee) first. */
+struct symbolize_result {
+	struct symbolize_frame *frames;
+	size_t n;
+	int quality; /* SYMBOLIZE_DWARF, _SYMTAB or _NONE */
+};
+
+enum { SYMBOLIZE_NONE = 0, SYMBOLIZE_SYMTAB, SYMBOLIZE_DWARF };
+
+int symbolize_new(struct symbolize **out);
+void symbolize_free(struct symbolize *s);
+
+/* Symbolize ELF virtual address vaddr of img (may be NULL: unknown module,
+ * then the frame is named after raw_pc).  Always yields at least one frame
+ * (falling back to "module+0xoffset").  res is filled; free with
+ * symbolize_result_fini. */
+int symbolize_lookup(struct symbolize *s, const struct elfimage *img, uint64_t vaddr,
+		     uint64_t raw_pc, struct symbolize_result *res);
+void symbolize_result_fini(struct symbolize_result *res);
+
+#endif

@@ -1,0 +1,47 @@
+/* unwind.h - walk a copied stack with DWARF CFI (libunwind, our accessors).
+ *
+ * Registers come from the snapshot, stack memory from the snapshot's copy,
+ * and code and unwind tables (.eh_frame_hdr, .eh_frame) from the ELF files
+ * the target mapped (maps.h / elfimage.h).  This module never reads the live
+ * target: unwinding the same snapshot twice gives the same answer.
+ */
+#ifndef PPROBE_UNWIND_H
+#define PPROBE_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct maps;
+struct snapshot;
+struct unwind;
+
+enum unwind_end {
+	UNWIND_END_OK = 0,     /* reached the outermost frame */
+	UNWIND_END_DEPTH,      /* hit the depth bound: truncated */
+	UNWIND_END_STACK,      /* needed memory beyond the copied stack */
+	UNWIND_END_NOINFO,     /* no unwind information, no usable frame pointer */
+	UNWIND_END_UNMAPPED,   /* a pc outside every known mapping */
+	UNWIND_END_BAD,        /* garbage: a loop or the stack going backwards */
+};
+
+struct unwind_result {
+	size_t n;
+	enum unwind_end end;
+};
+
+/* The unwinder borrows maps; maps must outlive it. */
+int unwind_new(struct maps *maps, struct unwind **out);
+void unwind_free(struct unwind *u);
+
+/* Forget cached unwind info (call after the maps were re-read). */
+void unwind_flush(struct unwind *u);
+
+/* Unwind s into pcs (at most max).  pcs[0] is the interrupted pc; callers'
+ * entries are return addresses minus one (inside the call instruction),
+ * except after a signal frame, where the pc is exact. */
+int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
+		 struct unwind_result *res);
+
+const char *unwind_end_str(enum unwind_end e);
+
+#endif

@@ -1,0 +1,505 @@
+/* attach.c - seize, track and release the target's threads (see attach.h).
+ *
+ * Kernel behaviour relied on here (each exercised by tests/integration):
+ * - PTRACE_SEIZE does not stop the thread; PTRACE_INTERRUPT makes it report
+ *   PTRACE_EVENT_STOP with SIGTRAP.  A thread blocked in a restartable
+ *   system call has the call restarted when it runs again.
+ * - A signal for the target produces a signal-delivery-stop; passing the
+ *   same number to PTRACE_CONT delivers it as if we were not there.
+ * - A job-control stop (SIGSTOP...) produces PTRACE_EVENT_STOP with that
+ *   signal; PTRACE_LISTEN leaves the thread stopped yet lets it report
+ *   SIGCONT.  PTRACE_DETACH from such a stop puts it back in group-stop.
+ * - PTRACE_DETACH needs the thread in a ptrace-stop; a thread that cannot
+ *   be stopped (uninterruptible sleep) is detached by the kernel when
+ *   pprobe exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pprobe/attach.h"
+#include "pprobe/error.h"
+#include "pprobe/procfs.h"
+#include "pprobe/ptrace.h"
+#include "pprobe/timeutil.h"
+
+#define ATTACH_MAX_PASSES 100
+#define ATTACH_SPIN_NS 200000
+
+void attach_init(struct attach *a, pid_t pid, int sigfd)
+{
+	memset(a, 0, sizeof(*a));
+	a->pid = pid;
+	a->sigfd = sigfd;
+}
+
+static size_t attach_hash(pid_t tid, size_t cap)
+{
+	return ((uint32_t)tid * 2654435761u) & (cap - 1);
+}
+
+static int attach_index_rebuild(struct attach *a, size_t cap)
+{
+	int *idx = malloc(cap * sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < cap; i++)
+		idx[i] = -1;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t h = attach_hash(a->threads[i]->tid, cap);
+
+		while (idx[h] >= 0)
+			h = (h + 1) & (cap - 1);
+		idx[h] = (int)i;
+	}
+	free(a->index);
+	a->index = idx;
+	a->index_cap = cap;
+	return 0;
+}
+
+struct attach_thread *attach_find(struct attach *a, pid_t tid)
+{
+	if (!a->index_cap)
+		return NULL;
+	for (size_t h = attach_hash(tid, a->index_cap); a->index[h] >= 0;
+	     h = (h + 1) & (a->index_cap - 1))
+		if (a->threads[a->index[h]]->tid == tid)
+			return a->threads[a->index[h]];
+	return NULL;
+}
+
+static struct attach_thread *attach_add(struct attach *a, pid_t tid)
+{
+	struct attach_thread *t = attach_find(a, tid);
+
+	if (t)
+		return t;
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		struct attach_thread **nv = realloc(a->threads, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		a->threads = nv;
+		a->cap = ncap;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->tid = tid;
+	t->stat_fd = t->sched_fd = -1;
+	a->threads[a->n++] = t;
+	if ((a->n * 2 > a->index_cap && attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128)) ||
+	    attach_index_rebuild(a, a->index_cap)) {
+		a->n--;
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void attach_mark_gone(struct attach *a, struct attach_thread *t)
+{
+	if (t->state == ATTACH_GONE)
+		return;
+	t->state = ATTACH_GONE;
+	t->interrupt_pending = false;
+	if (t->stat_fd >= 0)
+		close(t->stat_fd);
+	if (t->sched_fd >= 0)
+		close(t->sched_fd);
+	t->stat_fd = t->sched_fd = -1;
+}
+
+void attach_compact(struct attach *a)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->threads[i]->state == ATTACH_GONE)
+			free(a->threads[i]);
+		else
+			a->threads[j++] = a->threads[i];
+	}
+	if (j != a->n) {
+		a->n = j;
+		attach_index_rebuild(a, a->index_cap);
+	}
+}
+
+/* While releasing, every stop is a chance to detach: the signal of a
+ * signal-delivery-stop goes with the detach, so it is still delivered. */
+static void attach_detach_now(struct attach *a, struct attach_thread *t, int sig)
+{
+	ptrace_detach(t->tid, sig);
+	attach_mark_gone(a, t);
+}
+
+/* One waitpid() status of thread tid.  Every path leaves the thread either
+ * running, or stopped because the target or we want it so. */
+static void attach_handle_status(struct attach *a, pid_t tid, int status)
+{
+	struct attach_thread *t = attach_find(a, tid);
+	struct ptrace_stop st;
+
+	ptrace_classify(status, &st);
+	if (!t) {
+		if (st.kind == PTRACE_KIND_EXITED)
+			return; /* not ours (or already forgotten) */
+		/* A new thread can report its first stop before its creator
+		 * reports PTRACE_EVENT_CLONE. */
+		t = attach_add(a, tid);
+		if (!t) {
+			ptrace_detach(tid, st.kind == PTRACE_KIND_SIGNAL ? st.sig : 0);
+			return;
+		}
+	}
+	switch (st.kind) {
+	case PTRACE_KIND_EXITED:
+		attach_mark_gone(a, t);
+		a->threads_exited++;
+		if (tid == a->pid) {
+			/* The leader is reported last, once the group is empty. */
+			a->target_exited = true;
+			a->exit_status = status;
+		}
+		return;
+	case PTRACE_KIND_INTERRUPT:
+		if (a->releasing) {
+			attach_detach_now(a, t, 0);
+		} else if (t->interrupt_pending) {
+			t->interrupt_pending = false;
+			t->state = ATTACH_STOPPED;
+		} else {
+			/* A new thread's first stop, the end of a group-stop
+			 * (SIGCONT while listening), or the late stop of an
+			 * interrupt we gave up on: run on. */
+			t->state = ATTACH_RUNNING;
+			ptrace_cont(tid, 0);
+		}
+		return;
+	case PTRACE_KIND_GROUP:
+		/* Someone stopped the process: stay stopped, as without us. */
+		t->interrupt_pending = false;
+		if (a->releasing) {
+			attach_detach_now(a, t, 0);
+			return;
+		}
+		t->state = ATTACH_GROUP_STOPPED;
+		ptrace_listen(tid);
+		return;
+	case PTRACE_KIND_SIGNAL:
+		a->signals_passed++;
+		if (a->releasing) {
+			attach_detach_now(a, t, st.sig);
+			return;
+		}
+		/* An interrupt we asked for stays pending across this stop. */
+		ptrace_cont(tid, st.sig);
+		return;
+	case PTRACE_KIND_CLONE: {
+		unsigned long msg = 0;
+
+		if (ptrace_get_event_msg(tid, &msg) == 0 && msg)
+			attach_add(a, (pid_t)msg);
+		if (a->releasing)
+			attach_detach_now(a, t, 0);
+		else
+			ptrace_cont(tid, 0);
+		return;
+	}
+	case PTRACE_KIND_EXEC:
+		/* The exec'ing thread now has the leader's id; every other
+		 * thread is gone without an exit report. */
+		for (size_t i = 0; i < a->n; i++)
+			if (a->threads[i]->tid != a->pid)
+				attach_mark_gone(a, a->threads[i]);
+		t = attach_add(a, a->pid);
+		a->exec_seen = true;
+		if (t && a->releasing)
+			attach_detach_now(a, t, 0);
+		else
+			ptrace_cont(a->pid, 0);
+		return;
+	case PTRACE_KIND_OTHER:
+		if (a->releasing)
+			attach_detach_now(a, t, 0);
+		else
+			ptrace_cont(tid, 0);
+		return;
+	}
+}
+
+/* Handle every status that is ready now.  Returns how many. */
+static int attach_drain(struct attach *a)
+{
+	int handled = 0;
+
+	for (;;) {
+		int status;
+		pid_t tid = waitpid(-1, &status, WNOHANG | __WALL);
+
+		if (tid <= 0)
+			return handled;
+		attach_handle_status(a, tid, status);
+		handled++;
+	}
+}
+
+/* Read pprobe's own signals off the signalfd. */
+static void attach_read_signals(struct attach *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
+			a->stop_signal = (int)si.ssi_signo;
+	}
+}
+
+int attach_poll(struct attach *a, int64_t timeout_ns)
+{
+	struct pollfd pfd = { .fd = a->sigfd, .events = POLLIN };
+	struct timespec ts;
+
+	if (attach_drain(a) > 0 || timeout_ns < 0)
+		timeout_ns = 0;
+	ts.tv_sec = timeout_ns / 1000000000;
+	ts.tv_nsec = timeout_ns % 1000000000;
+	if (ppoll(&pfd, 1, &ts, NULL) > 0)
+		attach_read_signals(a);
+	attach_drain(a);
+	return 0;
+}
+
+int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms)
+{
+	int64_t start = timeutil_mono_ns();
+	int64_t deadline = start + (int64_t)timeout_ms * 1000000;
+	struct pollfd pfd = { .fd = a->sigfd, .events = POLLIN };
+	int err;
+
+	if (t->state == ATTACH_GONE)
+		return -ESRCH;
+	if (t->state == ATTACH_GROUP_STOPPED)
+		return -EAGAIN;
+	if (t->state == ATTACH_STOPPED)
+		return 0;
+	if (!t->interrupt_pending) {
+		err = ptrace_interrupt(t->tid);
+		if (err) {
+			if (err == -ESRCH)
+				attach_mark_gone(a, t);
+			return err;
+		}
+		t->interrupt_pending = true;
+	}
+	for (;;) {
+		int64_t left, now;
+
+		attach_drain(a);
+		if (t->state == ATTACH_STOPPED)
+			return 0;
+		if (t->state == ATTACH_GONE)
+			return -ESRCH;
+		if (t->state == ATTACH_GROUP_STOPPED)
+			return -EAGAIN;
+		now = timeutil_mono_ns();
+		left = deadline - now;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		/* A running thread stops within microseconds.  Sleeping in
+		 * poll() until SIGCHLD wakes us adds the CPU's wake-up latency
+		 * to the time the target is stopped, so spin on waitpid()
+		 * briefly first (ATTACH_SPIN_NS at most per sample). */
+		if (now - start < ATTACH_SPIN_NS)
+			continue;
+		/* Round up so a sub-millisecond remainder still waits. */
+		if (poll(&pfd, 1, (int)((left + 999999) / 1000000)) > 0)
+			attach_read_signals(a);
+	}
+}
+
+int attach_resume_thread(struct attach *a, struct attach_thread *t)
+{
+	int err;
+
+	if (t->state != ATTACH_STOPPED)
+		return 0;
+	t->state = ATTACH_RUNNING;
+	err = ptrace_cont(t->tid, 0);
+	if (err == -ESRCH)
+		attach_mark_gone(a, t);
+	return err;
+}
+
+/* Explain a failed PTRACE_SEIZE of the process the way strace does: who
+ * else traces it, or which privilege is missing. */
+static void attach_diagnose(struct attach *a, int err, struct attach_diag *diag)
+{
+	struct procfs_status st;
+	char scope[16] = "";
+
+	diag->err = err;
+	if (err == -ESRCH) {
+		snprintf(diag->why, sizeof(diag->why), "no such process");
+		return;
+	}
+	if (err != -EPERM) {
+		snprintf(diag->why, sizeof(diag->why), "cannot attach: %s", error_str(err));
+		return;
+	}
+	if (procfs_read_status(a->pid, &st) == 0 && st.tracer_pid != 0) {
+		diag->err = -PPROBE_E_TRACED;
+		diag->tracer_pid = st.tracer_pid;
+		snprintf(diag->why, sizeof(diag->why), "process is already traced by process %d",
+			 (int)st.tracer_pid);
+		return;
+	}
+	procfs_read_file("/proc/sys/kernel/yama/ptrace_scope", scope, sizeof(scope));
+	if (geteuid() != 0 && scope[0] && scope[0] != '0')
+		snprintf(diag->why, sizeof(diag->why),
+			 "permission denied: kernel.yama.ptrace_scope is %c; run as root or with CAP_SYS_PTRACE",
+			 scope[0]);
+	else if (geteuid() != 0)
+		snprintf(diag->why, sizeof(diag->why),
+			 "permission denied: run as root or with CAP_SYS_PTRACE, or as the process's owner");
+	else
+		snprintf(diag->why, sizeof(diag->why),
+			 "permission denied even as root (a security module or a dumpable=0 process in another user namespace)");
+}
+
+/* One pass over /proc/PID/task: seize every thread not yet ours.  Returns
+ * how many were new, or -errno. */
+static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
+{
+	pid_t *tids = NULL;
+	size_t n = 0;
+	int added = 0, err;
+
+	err = procfs_list_tasks(a->pid, &tids, &n);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	for (size_t i = 0; i < n; i++) {
+		struct procfs_status st;
+		struct attach_thread *t;
+
+		if (attach_find(a, tids[i]))
+			continue;
+		err = ptrace_seize(tids[i]);
+		if (err == -ESRCH)
+			continue; /* it exited meanwhile */
+		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 &&
+		    st.tracer_pid == getpid())
+			err = 0; /* seized by the kernel as a clone of a thread of ours */
+		if (err) {
+			if (a->n == 0 || tids[i] == a->pid)
+				attach_diagnose(a, err, diag);
+			else
+				continue; /* a thread we cannot take: leave it */
+			free(tids);
+			return err;
+		}
+		t = attach_add(a, tids[i]);
+		if (!t) {
+			ptrace_detach(tids[i], 0);
+			free(tids);
+			return -ENOMEM;
+		}
+		added++;
+	}
+	free(tids);
+	return added;
+}
+
+int attach_seize_all(struct attach *a, struct attach_diag *diag)
+{
+	int r = 0;
+
+	memset(diag, 0, sizeof(*diag));
+	for (int pass = 0; pass < ATTACH_MAX_PASSES; pass++) {
+		r = attach_seize_pass(a, diag);
+		if (r < 0)
+			break;
+		attach_drain(a);
+		if (r == 0)
+			break;
+	}
+	if (r < 0) {
+		attach_release_all(a, 100);
+		if (!diag->err) {
+			diag->err = r;
+			snprintf(diag->why, sizeof(diag->why), "%s", error_str(r));
+		}
+		return diag->err;
+	}
+	if (a->n == 0) {
+		diag->err = -ESRCH;
+		snprintf(diag->why, sizeof(diag->why), "no such process");
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static bool attach_all_released(const struct attach *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->threads[i]->state != ATTACH_GONE)
+			return false;
+	return true;
+}
+
+void attach_release_all(struct attach *a, int timeout_ms)
+{
+	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000;
+
+	a->releasing = true;
+	for (size_t i = 0; i < a->n; i++) {
+		struct attach_thread *t = a->threads[i];
+
+		if (t->state == ATTACH_GONE)
+			continue;
+		if (t->state == ATTACH_STOPPED) {
+			attach_detach_now(a, t, 0);
+			continue;
+		}
+		/* Running or listening: it must report a stop before it can be
+		 * detached.  The handler detaches it when it does. */
+		if (!t->interrupt_pending && ptrace_interrupt(t->tid) == -ESRCH)
+			attach_mark_gone(a, t);
+		else
+			t->interrupt_pending = true;
+	}
+	while (!attach_all_released(a)) {
+		int64_t left = deadline - timeutil_mono_ns();
+		struct pollfd pfd = { .fd = a->sigfd, .events = POLLIN };
+
+		if (attach_drain(a) > 0)
+			continue;
+		if (left <= 0)
+			break;
+		if (poll(&pfd, 1, (int)((left + 999999) / 1000000)) > 0)
+			attach_read_signals(a);
+	}
+	a->stuck_threads = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->threads[i]->state != ATTACH_GONE)
+			a->stuck_threads++;
+		attach_mark_gone(a, a->threads[i]);
+		free(a->threads[i]);
+	}
+	free(a->threads);
+	free(a->index);
+	a->threads = NULL;
+	a->index = NULL;
+	a->n = a->cap = a->index_cap = 0;
+}

@@ -1,0 +1,304 @@
+/* cli.c - command-line parsing (see cli.h).
+ *
+ * The table below is the only list of flags: the parser, --help and
+ * --list-flags (used by the test that keeps the man page and completions in
+ * sync) all read it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pprobe/cli.h"
+
+enum cli_opt_id {
+	OPT_PID,
+	OPT_SECONDS,
+	OPT_HZ,
+	OPT_OUTPUT,
+	OPT_TIDS,
+	OPT_QUIET,
+	OPT_VERBOSE,
+	OPT_FORMAT,
+	OPT_GROUP,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_LIST_FLAGS,
+};
+
+#define CLI_REC (1u << OPTIONS_CMD_RECORD)
+#define CLI_DUMP (1u << OPTIONS_CMD_DUMP)
+#define CLI_ALL (CLI_REC | CLI_DUMP)
+
+struct cli_opt {
+	const char *name;  /* long name, used with one or two dashes */
+	char shortname;    /* single-letter alias, or 0 */
+	const char *arg;   /* argument name, NULL for a switch */
+	unsigned commands; /* which commands take it */
+	enum cli_opt_id id;
+	const char *help;
+};
+
+static const struct cli_opt cli_opts[] = {
+	{ "pid", 'p', "PID", CLI_ALL, OPT_PID, "process to profile (required)" },
+	{ "seconds", 0, "N", CLI_REC, OPT_SECONDS, "length of the sampling window (default 30; fractions allowed)" },
+	{ "hz", 0, "N", CLI_REC, OPT_HZ, "samples per second per running thread, 1-10000 (default 100)" },
+	{ "output", 'o', "FILE", CLI_ALL, OPT_OUTPUT, "where to write (default ./pprobe.COMM.PID.TIME.cpu.pb.gz; dump: stdout)" },
+	{ "tids", 't', "TID[,TID...]", CLI_REC, OPT_TIDS, "sample only these threads" },
+	{ "format", 0, "FMT", CLI_DUMP, OPT_FORMAT, "dump format: text, json or pprof (default: from -o, else text)" },
+	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
+	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "no status line and no summary" },
+	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print how long threads were stopped" },
+	{ "help", 'h', NULL, CLI_ALL, OPT_HELP, "show this help" },
+	{ "version", 0, NULL, CLI_ALL, OPT_VERSION, "show the version" },
+	{ "list-flags", 0, NULL, CLI_ALL, OPT_LIST_FLAGS, NULL },
+};
+
+#define CLI_NOPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
+
+static const char *const cli_commands[] = { "record", "dump" };
+
+static int cli_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int cli_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static const struct cli_opt *cli_find_long(const char *name, size_t len)
+{
+	for (size_t i = 0; i < CLI_NOPTS; i++)
+		if (strlen(cli_opts[i].name) == len && !strncmp(cli_opts[i].name, name, len))
+			return &cli_opts[i];
+	return NULL;
+}
+
+static const struct cli_opt *cli_find_short(char c)
+{
+	for (size_t i = 0; i < CLI_NOPTS; i++)
+		if (cli_opts[i].shortname == c)
+			return &cli_opts[i];
+	return NULL;
+}
+
+/* Parse a whole decimal integer in [lo, hi]. */
+static int cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int cli_parse_tids(const char *s, struct options *o, char *err, size_t errlen)
+{
+	char buf[1024];
+	char *save = NULL, *tok;
+
+	if (strlen(s) >= sizeof(buf))
+		return cli_fail(err, errlen, "-t: list too long");
+	strcpy(buf, s);
+	o->ntids = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long v;
+
+		if (cli_parse_long(tok, 1, INT_MAX, &v))
+			return cli_fail(err, errlen, "-t: '%s' is not a thread id", tok);
+		if (o->ntids == OPTIONS_MAX_TIDS)
+			return cli_fail(err, errlen, "-t: at most %d thread ids", OPTIONS_MAX_TIDS);
+		o->tids[o->ntids++] = (pid_t)v;
+	}
+	if (o->ntids == 0)
+		return cli_fail(err, errlen, "-t: no thread id given");
+	return 0;
+}
+
+static int cli_apply(const struct cli_opt *opt, const char *val, struct options *o,
+		     enum cli_action *action, char *err, size_t errlen)
+{
+	long v;
+
+	if (!(opt->commands & (1u << o->command)))
+		return cli_fail(err, errlen, "-%s is not a flag of '%s'", opt->name,
+				cli_commands[o->command]);
+	switch (opt->id) {
+	case OPT_PID:
+		if (cli_parse_long(val, 1, INT_MAX, &v))
+			return cli_fail(err, errlen, "-p: '%s' is not a process id", val);
+		o->pid = (pid_t)v;
+		break;
+	case OPT_SECONDS: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(val, &end);
+		if (errno || end == val || *end || !isfinite(d) || d <= 0 || d > 86400)
+			return cli_fail(err, errlen,
+					"-seconds: '%s' is not a number of seconds between 0 and 86400", val);
+		o->seconds = d;
+		break;
+	}
+	case OPT_HZ:
+		if (cli_parse_long(val, 1, 10000, &v))
+			return cli_fail(err, errlen, "-hz: '%s' is not a rate from 1 to 10000", val);
+		o->hz = (int)v;
+		break;
+	case OPT_OUTPUT:
+		if (!*val)
+			return cli_fail(err, errlen, "-o: empty file name");
+		o->output = val;
+		break;
+	case OPT_TIDS:
+		return cli_parse_tids(val, o, err, errlen);
+	case OPT_FORMAT:
+		if (strcmp(val, "text") && strcmp(val, "json") && strcmp(val, "pprof"))
+			return cli_fail(err, errlen, "-format: '%s' is not one of text, json, pprof", val);
+		o->format = val;
+		break;
+	case OPT_GROUP:
+		o->group = true;
+		break;
+	case OPT_QUIET:
+		o->quiet = true;
+		break;
+	case OPT_VERBOSE:
+		o->verbose = true;
+		break;
+	case OPT_HELP:
+		*action = CLI_HELP;
+		break;
+	case OPT_VERSION:
+		*action = CLI_VERSION;
+		break;
+	case OPT_LIST_FLAGS:
+		*action = CLI_LIST_FLAGS;
+		break;
+	}
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
+	      char *err, size_t errlen)
+{
+	int i = 1;
+	int rc;
+
+	*action = CLI_RUN;
+	if (i < argc && argv[i][0] != '-') {
+		if (!strcmp(argv[i], "record"))
+			o->command = OPTIONS_CMD_RECORD;
+		else if (!strcmp(argv[i], "dump"))
+			o->command = OPTIONS_CMD_DUMP;
+		else
+			return cli_fail(err, errlen, "unknown command '%s'", argv[i]);
+		i++;
+	}
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		const char *name, *eq, *val = NULL;
+		const struct cli_opt *opt;
+		size_t nlen;
+
+		if (a[0] != '-' || a[1] == '\0')
+			return cli_fail(err, errlen, "unexpected argument '%s'", a);
+		name = a + 1 + (a[1] == '-');
+		eq = strchr(name, '=');
+		nlen = eq ? (size_t)(eq - name) : strlen(name);
+		opt = cli_find_long(name, nlen);
+		if (!opt && nlen == 1 && a[1] != '-')
+			opt = cli_find_short(name[0]);
+		if (!opt && a[1] != '-' && nlen > 1 && (opt = cli_find_short(name[0])) && opt->arg) {
+			/* Glued short form: -p1234, -o/tmp/x. */
+			val = name + 1;
+			eq = NULL;
+		} else if (!opt) {
+			return cli_fail(err, errlen, "unknown flag '%.*s'", (int)(nlen + (name - a)), a);
+		}
+		if (opt->arg && !val) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				return cli_fail(err, errlen, "-%s needs a value (%s)", opt->name, opt->arg);
+		} else if (!opt->arg && eq) {
+			return cli_fail(err, errlen, "-%s takes no value", opt->name);
+		}
+		rc = cli_apply(opt, val, o, action, err, errlen);
+		if (rc)
+			return rc;
+	}
+	if (*action != CLI_RUN)
+		return 0;
+	if (o->pid == 0)
+		return cli_fail(err, errlen, "missing -p PID");
+	return 0;
+}
+
+void cli_print_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-o FILE] [-t TID,...] [-q]\n"
+		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"
+		"\n"
+		"Attach to a running process with ptrace, without changing it, and tell what\n"
+		"it is doing.  record (the default) samples the threads that are on CPU and\n"
+		"writes a pprof CPU profile for `go tool pprof`; dump shows every thread's\n"
+		"state, what it waits on, and its stack.\n"
+		"\n"
+		"Flags (one or two dashes; -flag value or -flag=value):\n");
+	for (size_t i = 0; i < CLI_NOPTS; i++) {
+		const struct cli_opt *opt = &cli_opts[i];
+		char left[64];
+
+		if (!opt->help)
+			continue;
+		if (opt->shortname)
+			snprintf(left, sizeof(left), "-%c, -%s%s%s", opt->shortname, opt->name,
+				 opt->arg ? " " : "", opt->arg ? opt->arg : "");
+		else
+			snprintf(left, sizeof(left), "-%s%s%s", opt->name, opt->arg ? " " : "",
+				 opt->arg ? opt->arg : "");
+		fprintf(out, "  %-24s %s%s\n", left, opt->help,
+			opt->commands == CLI_DUMP ? " [dump]" :
+			opt->commands == CLI_REC ? " [record]" : "");
+	}
+	fprintf(out,
+		"\n"
+		"Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 no such process,\n"
+		"            4 permission denied, 5 already traced by another tracer.\n"
+		"\n"
+		"Needs root or CAP_SYS_PTRACE (or the same user with kernel.yama.ptrace_scope 0).\n"
+		"Examples:\n"
+		"  sudo pprobe -p 1234 -seconds 30 && go tool pprof -top pprobe.*.pb.gz\n"
+		"  sudo pprobe dump -p 1234\n");
+}
+
+void cli_print_flags(FILE *out)
+{
+	for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+		fprintf(out, "command %s\n", cli_commands[i]);
+	for (size_t i = 0; i < CLI_NOPTS; i++) {
+		if (!cli_opts[i].help)
+			continue;
+		fprintf(out, "flag %s", cli_opts[i].name);
+		if (cli_opts[i].shortname)
+			fprintf(out, " %c", cli_opts[i].shortname);
+		fputc('\n', out);
+	}
+}

@@ -1,0 +1,290 @@
+/* maps.c - /proc/PID/maps and the image cache (see maps.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+
+#include "pprobe/elfimage.h"
+#include "pprobe/error.h"
+#include "pprobe/maps.h"
+
+/* Bound what a hostile or huge target can make us hold. */
+#define MAPS_MAX_ENTRIES 1000000
+#define MAPS_VDSO_MAX (64 * 1024)
+
+struct maps_image_key {
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+	char *path;
+	uint64_t vdso_start; /* for memory images: where it was copied from */
+	struct elfimage *img;
+	int err;
+};
+
+struct maps_image_cache {
+	struct maps_image_key *v;
+	size_t n, cap;
+};
+
+void maps_init(struct maps *m, pid_t pid)
+{
+	memset(m, 0, sizeof(*m));
+	m->pid = pid;
+}
+
+static void maps_free_entries(struct maps *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+void maps_fini(struct maps *m)
+{
+	maps_free_entries(m);
+	if (m->cache) {
+		for (size_t i = 0; i < m->cache->n; i++) {
+			elfimage_free(m->cache->v[i].img);
+			free(m->cache->v[i].path);
+		}
+		free(m->cache->v);
+		free(m->cache);
+		m->cache = NULL;
+	}
+}
+
+static int maps_parse_line(const char *line, struct maps_entry *e)
+{
+	unsigned long long start, end, off, ino;
+	int pathpos = 0;
+
+	memset(e, 0, sizeof(*e));
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, e->perms, &off,
+		   &e->dev_major, &e->dev_minor, &ino, &pathpos) < 7)
+		return -EINVAL;
+	e->start = start;
+	e->end = end;
+	e->offset = off;
+	e->inode = ino;
+	e->path = strdup(pathpos ? line + pathpos : "");
+	if (!e->path)
+		return -ENOMEM;
+	e->path[strcspn(e->path, "\n")] = '\0';
+	return 0;
+}
+
+int maps_read(struct maps *m)
+{
+	char path[64];
+	char *line = NULL;
+	size_t linecap = 0;
+	struct maps_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)m->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &linecap, f) > 0) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct maps_entry *nv;
+
+			if (ncap > MAPS_MAX_ENTRIES) {
+				err = -PPROBE_E_TOOBIG;
+				break;
+			}
+			nv = realloc(v, ncap * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (maps_parse_line(line, &v[n]) == 0)
+			n++;
+	}
+	free(line);
+	fclose(f);
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			free(v[i].path);
+		free(v);
+		return err;
+	}
+	maps_free_entries(m);
+	m->v = v;
+	m->n = n;
+	m->generation++;
+	return 0;
+}
+
+struct maps_entry *maps_find(const struct maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->v[mid].start)
+			hi = mid;
+		else if (addr >= m->v[mid].end)
+			lo = mid + 1;
+		else
+			return &m->v[mid];
+	}
+	return NULL;
+}
+
+bool maps_is_exec(const struct maps_entry *e)
+{
+	return e->perms[2] == 'x';
+}
+
+static bool maps_is_file(const struct maps_entry *e)
+{
+	return e->path[0] == '/' && e->inode != 0;
+}
+
+/* Copy the vDSO out of the target.  It is immutable for the life of the
+ * process, so reading it while the target runs is safe. */
+static int maps_open_vdso(const struct maps *m, const struct maps_entry *e, struct elfimage **img)
+{
+	size_t len = e->end - e->start;
+	struct iovec local, remote;
+	void *buf;
+	ssize_t r;
+	int err;
+
+	if (len > MAPS_VDSO_MAX)
+		return -PPROBE_E_TOOBIG;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	local.iov_base = buf;
+	local.iov_len = len;
+	remote.iov_base = (void *)(uintptr_t)e->start;
+	remote.iov_len = len;
+	r = process_vm_readv(m->pid, &local, 1, &remote, 1, 0);
+	err = r < 0 ? -errno : (size_t)r != len ? -EFAULT : elfimage_open_memory(buf, len, "[vdso]", img);
+	free(buf);
+	return err;
+}
+
+/* Open a mapped file the way the target sees it: map_files first (it is the
+ * very file mapped, even when deleted, replaced or in another mount
+ * namespace), else the target's root.  libdwfl later looks for separate
+ * debug info beside open_path, so when the file at the target's root is the
+ * same inode we name that path instead of the map_files link. */
+static int maps_open_file(const struct maps *m, const struct maps_entry *e, struct elfimage **img)
+{
+	char mf[128], root[4200];
+	struct stat st;
+	int err;
+
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->pid, e->start,
+		 e->end);
+	snprintf(root, sizeof(root), "/proc/%d/root%s", (int)m->pid, e->path);
+	err = elfimage_open_file(mf, e->path, img);
+	if (err)
+		return elfimage_open_file(root, e->path, img);
+	if (stat(root, &st) == 0 && st.st_ino == e->inode && major(st.st_dev) == e->dev_major &&
+	    minor(st.st_dev) == e->dev_minor) {
+		char *p = strdup(root);
+
+		if (p) {
+			free((*img)->open_path);
+			(*img)->open_path = p;
+		}
+	}
+	return 0;
+}
+
+static struct maps_image_key *maps_cache_lookup(struct maps *m, const struct maps_entry *e,
+						bool vdso)
+{
+	struct maps_image_cache *c = m->cache;
+
+	for (size_t i = 0; c && i < c->n; i++) {
+		struct maps_image_key *k = &c->v[i];
+
+		if (vdso ? k->vdso_start == e->start && !strcmp(k->path, "[vdso]")
+			 : (k->inode == e->inode && k->dev_major == e->dev_major &&
+			    k->dev_minor == e->dev_minor && !strcmp(k->path, e->path)))
+			return k;
+	}
+	return NULL;
+}
+
+static struct maps_image_key *maps_cache_insert(struct maps *m, const struct maps_entry *e,
+						bool vdso)
+{
+	struct maps_image_cache *c = m->cache;
+	struct maps_image_key *k;
+
+	if (!c) {
+		c = m->cache = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+	}
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 32;
+		struct maps_image_key *nv = realloc(c->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		c->v = nv;
+		c->cap = ncap;
+	}
+	k = &c->v[c->n];
+	memset(k, 0, sizeof(*k));
+	k->path = strdup(e->path);
+	if (!k->path)
+		return NULL;
+	k->dev_major = e->dev_major;
+	k->dev_minor = e->dev_minor;
+	k->inode = e->inode;
+	k->vdso_start = vdso ? e->start : 0;
+	k->err = vdso ? maps_open_vdso(m, e, &k->img) : maps_open_file(m, e, &k->img);
+	c->n++;
+	return k;
+}
+
+int maps_resolve(struct maps *m, struct maps_entry *e, struct elfimage **img, uint64_t *bias)
+{
+	bool vdso = !strcmp(e->path, "[vdso]");
+	struct maps_image_key *k;
+
+	if (!e->img_tried) {
+		e->img_tried = true;
+		if (!vdso && !maps_is_file(e)) {
+			e->img_err = -PPROBE_E_NOELF;
+		} else {
+			k = maps_cache_lookup(m, e, vdso);
+			if (!k)
+				k = maps_cache_insert(m, e, vdso);
+			if (!k)
+				e->img_err = -ENOMEM;
+			else if (k->err)
+				e->img_err = k->err;
+			else {
+				e->img = k->img;
+				e->img_err = elfimage_bias(k->img, e->start, e->offset, &e->bias);
+			}
+		}
+	}
+	if (e->img_err)
+		return e->img_err;
+	*img = e->img;
+	*bias = e->bias;
+	return 0;
+}

@@ -1,0 +1,96 @@
+/* ptrace.c - ptrace(2) wrappers and stop classification (see ptrace.h). */
+#include <elf.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "pprobe/ptrace.h"
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+static int ptrace_ret(long r)
+{
+	return r < 0 ? -errno : 0;
+}
+
+void ptrace_classify(int status, struct ptrace_stop *out)
+{
+	int event = (unsigned)status >> 16;
+	int sig;
+
+	out->sig = 0;
+	if (!WIFSTOPPED(status)) {
+		out->kind = PTRACE_KIND_EXITED;
+		return;
+	}
+	sig = WSTOPSIG(status);
+	switch (event) {
+	case 0:
+		/* With PTRACE_SEIZE a plain stop is always signal-delivery:
+		 * group-stops are reported as PTRACE_EVENT_STOP instead. */
+		out->kind = PTRACE_KIND_SIGNAL;
+		out->sig = sig;
+		return;
+	case PTRACE_EVENT_STOP:
+		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+			out->kind = PTRACE_KIND_GROUP;
+			out->sig = sig;
+		} else {
+			out->kind = PTRACE_KIND_INTERRUPT;
+		}
+		return;
+	case PTRACE_EVENT_CLONE:
+		out->kind = PTRACE_KIND_CLONE;
+		return;
+	case PTRACE_EVENT_EXEC:
+		out->kind = PTRACE_KIND_EXEC;
+		return;
+	default:
+		out->kind = PTRACE_KIND_OTHER;
+		return;
+	}
+}
+
+int ptrace_seize(pid_t tid)
+{
+	/* TRACECLONE: the kernel seizes new threads for us, so none escapes
+	 * between two reads of /proc/PID/task.  Not TRACEFORK: children are
+	 * other processes and are left alone. */
+	return ptrace_ret(ptrace(PTRACE_SEIZE, tid, 0L, (long)PTRACE_O_TRACECLONE));
+}
+
+int ptrace_interrupt(pid_t tid)
+{
+	return ptrace_ret(ptrace(PTRACE_INTERRUPT, tid, 0L, 0L));
+}
+
+int ptrace_cont(pid_t tid, int sig)
+{
+	return ptrace_ret(ptrace(PTRACE_CONT, tid, 0L, (long)sig));
+}
+
+int ptrace_listen(pid_t tid)
+{
+	return ptrace_ret(ptrace(PTRACE_LISTEN, tid, 0L, 0L));
+}
+
+int ptrace_detach(pid_t tid, int sig)
+{
+	return ptrace_ret(ptrace(PTRACE_DETACH, tid, 0L, (long)sig));
+}
+
+int ptrace_get_regs(pid_t tid, struct user_regs_struct *regs)
+{
+	struct iovec iov = { regs, sizeof(*regs) };
+
+	return ptrace_ret(ptrace(PTRACE_GETREGSET, tid, (long)NT_PRSTATUS, &iov));
+}
+
+int ptrace_get_event_msg(pid_t tid, unsigned long *msg)
+{
+	return ptrace_ret(ptrace(PTRACE_GETEVENTMSG, tid, 0L, msg));
+}

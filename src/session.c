@@ -1,0 +1,137 @@
+/* session.c - set-up and release around a traced target (see session.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "pprobe/cli.h"
+#include "pprobe/error.h"
+#include "pprobe/session.h"
+#include "pprobe/symbolize.h"
+#include "pprobe/timeutil.h"
+#include "pprobe/unwind.h"
+
+#define SESSION_MAPS_MIN_INTERVAL_NS (20 * 1000000LL)
+#define SESSION_RELEASE_TIMEOUT_MS 500
+
+int session_preflight(struct session *s, const struct options *o, char *msg, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->sigfd = -1;
+	if (preflight_check(o, &s->pf) != 0) {
+		snprintf(msg, len, "%s", s->pf.msg);
+		return s->pf.exit_code;
+	}
+	return 0;
+}
+
+/* One descriptor per thread is kept open for CPU-time reads: allow as many
+ * as the hard limit permits. */
+static void session_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int session_attach_exit_code(int err)
+{
+	if (err == -ESRCH)
+		return CLI_EXIT_NOPROC;
+	if (err == -EPERM)
+		return CLI_EXIT_PERM;
+	if (err == -PPROBE_E_TRACED)
+		return CLI_EXIT_TRACED;
+	return CLI_EXIT_FAILURE;
+}
+
+int session_attach(struct session *s, char *msg, size_t len)
+{
+	struct attach_diag diag;
+	sigset_t set;
+	int err;
+
+	session_raise_nofile();
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, &s->oldmask) < 0) {
+		snprintf(msg, len, "sigprocmask: %s", strerror(errno));
+		return CLI_EXIT_FAILURE;
+	}
+	s->mask_set = true;
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0) {
+		snprintf(msg, len, "signalfd: %s", strerror(errno));
+		return CLI_EXIT_FAILURE;
+	}
+	attach_init(&s->att, s->o->pid, s->sigfd);
+	err = attach_seize_all(&s->att, &diag);
+	if (err) {
+		snprintf(msg, len, "cannot attach to process %d: %s", (int)s->o->pid, diag.why);
+		return session_attach_exit_code(err);
+	}
+	s->attached = true;
+	maps_init(&s->maps, s->o->pid);
+	err = maps_read(&s->maps);
+	if (!err)
+		err = unwind_new(&s->maps, &s->unw);
+	if (!err)
+		err = symbolize_new(&s->sym);
+	if (err) {
+		snprintf(msg, len, "cannot read the memory map of process %d: %s", (int)s->o->pid,
+			 error_str(err));
+		session_release(s);
+		return err == -ENOENT || err == -ESRCH ? CLI_EXIT_NOPROC : CLI_EXIT_FAILURE;
+	}
+	s->maps_read_ns = timeutil_mono_ns();
+	return 0;
+}
+
+bool session_refresh_maps(struct session *s, bool force)
+{
+	int64_t now = timeutil_mono_ns();
+
+	if (s->att.exec_seen) {
+		force = true;
+		s->att.exec_seen = false;
+	}
+	if (!force && now - s->maps_read_ns < SESSION_MAPS_MIN_INTERVAL_NS)
+		return false;
+	if (maps_read(&s->maps) != 0)
+		return false;
+	s->maps_read_ns = now;
+	unwind_flush(s->unw);
+	return true;
+}
+
+void session_release(struct session *s)
+{
+	if (s->attached) {
+		attach_release_all(&s->att, SESSION_RELEASE_TIMEOUT_MS);
+		s->attached = false;
+	}
+}
+
+void session_close(struct session *s)
+{
+	session_release(s);
+	unwind_free(s->unw);
+	s->unw = NULL;
+	symbolize_free(s->sym);
+	s->sym = NULL;
+	maps_fini(&s->maps);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	s->sigfd = -1;
+	/* The signal mask stays as it is: a second Ctrl-C arriving now would
+	 * otherwise kill pprobe before it reports and exits. */
+}

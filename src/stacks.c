@@ -1,0 +1,191 @@
+/* stacks.c - pcs to profile locations and samples (see stacks.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pprobe/elfimage.h"
+#include "pprobe/maps.h"
+#include "pprobe/profile.h"
+#include "pprobe/stacks.h"
+#include "pprobe/symbolize.h"
+
+void stacks_init(struct stacks *st, struct profile *prof, struct maps *maps,
+		 struct symbolize *sym)
+{
+	memset(st, 0, sizeof(*st));
+	st->prof = prof;
+	st->maps = maps;
+	st->sym = sym;
+}
+
+void stacks_fini(struct stacks *st)
+{
+	free(st->locs.v);
+	free(st->mappings.v);
+	free(st->loc_buf);
+	memset(st, 0, sizeof(*st));
+}
+
+static size_t stacks_hash(uint64_t a, uint64_t b, uint64_t c, size_t cap)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull ^
+		     c * 0x94d049bb133111ebull;
+
+	h ^= h >> 31;
+	return (size_t)h & (cap - 1);
+}
+
+static struct stacks_key3 *stacks_table_slot(struct stacks_table *t, uint64_t a, uint64_t b,
+					     uint64_t c)
+{
+	size_t h = stacks_hash(a, b, c, t->cap);
+
+	while (t->v[h].used && !(t->v[h].a == a && t->v[h].b == b && t->v[h].c == c))
+		h = (h + 1) & (t->cap - 1);
+	return &t->v[h];
+}
+
+static int stacks_table_grow(struct stacks_table *t)
+{
+	struct stacks_table nt = { .cap = t->cap ? t->cap * 2 : 1024 };
+
+	nt.v = calloc(nt.cap, sizeof(*nt.v));
+	if (!nt.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->v[i].used)
+			*stacks_table_slot(&nt, t->v[i].a, t->v[i].b, t->v[i].c) = t->v[i];
+	nt.n = t->n;
+	free(t->v);
+	*t = nt;
+	return 0;
+}
+
+/* Find (a,b,c); returns the slot, used or not, after making room. */
+static struct stacks_key3 *stacks_table_find(struct stacks_table *t, uint64_t a, uint64_t b,
+					     uint64_t c)
+{
+	if ((t->n + 1) * 2 > t->cap && stacks_table_grow(t))
+		return NULL;
+	return stacks_table_slot(t, a, b, c);
+}
+
+static int stacks_mapping_id(struct stacks *st, const struct maps_entry *e,
+			     const struct elfimage *img, uint64_t *id)
+{
+	struct stacks_key3 *k = stacks_table_find(&st->mappings, e->start, e->end, e->offset);
+	int err;
+
+	if (!k)
+		return -ENOMEM;
+	if (k->used) {
+		*id = k->value;
+		return 0;
+	}
+	err = profile_add_mapping(st->prof, e->start, e->end, e->offset, e->path,
+				  img && img->build_id[0] ? img->build_id : NULL, true, id);
+	if (err)
+		return err;
+	k->a = e->start;
+	k->b = e->end;
+	k->c = e->offset;
+	k->value = *id;
+	k->used = true;
+	st->mappings.n++;
+	return 0;
+}
+
+static int stacks_new_location(struct stacks *st, uint64_t pc, struct maps_entry *e,
+			       struct elfimage *img, uint64_t bias, uint64_t *id)
+{
+	struct symbolize_result res;
+	struct profile_frame frames[64];
+	uint64_t mapping_id = 0;
+	int err;
+
+	if (e && maps_is_exec(e)) {
+		err = stacks_mapping_id(st, e, img, &mapping_id);
+		if (err)
+			return err;
+	}
+	err = symbolize_lookup(st->sym, img, pc - bias, pc, &res);
+	if (err)
+		return err;
+	if (res.quality == SYMBOLIZE_NONE)
+		st->frames_unsymbolized++;
+	for (size_t i = 0; i < res.n && i < 64; i++) {
+		frames[i].name = res.frames[i].name;
+		frames[i].system_name = res.frames[i].system_name;
+		frames[i].file = res.frames[i].file;
+		frames[i].line = res.frames[i].line;
+	}
+	err = profile_add_location(st->prof, mapping_id, pc, frames, res.n < 64 ? res.n : 64, id);
+	symbolize_result_fini(&res);
+	return err;
+}
+
+int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id)
+{
+	struct maps_entry *e = maps_find(st->maps, pc);
+	struct elfimage *img = NULL;
+	uint64_t bias = 0;
+	struct stacks_key3 *k;
+	int err;
+
+	if (e && maps_resolve(st->maps, e, &img, &bias))
+		img = NULL, bias = 0;
+	k = stacks_table_find(&st->locs, pc, (uint64_t)(uintptr_t)img, bias);
+	if (!k)
+		return -ENOMEM;
+	if (k->used) {
+		*id = k->value;
+		return 0;
+	}
+	err = stacks_new_location(st, pc, e, img, bias, id);
+	if (err)
+		return err;
+	/* The table may not have moved: stacks_new_location does not touch it. */
+	k->a = pc;
+	k->b = (uint64_t)(uintptr_t)img;
+	k->c = bias;
+	k->value = *id;
+	k->used = true;
+	st->locs.n++;
+	return 0;
+}
+
+static int stacks_truncated_location(struct stacks *st, uint64_t *id)
+{
+	static const struct profile_frame trunc = { .name = "[truncated]" };
+
+	return profile_add_location(st->prof, 0, 0, &trunc, 1, id);
+}
+
+int stacks_add(struct stacks *st, const uint64_t *pcs, size_t n, bool truncated,
+	       const int64_t *values, const struct profile_label_in *labels, size_t nlabels)
+{
+	size_t need = n + 1;
+	int err;
+
+	if (need > st->loc_cap) {
+		uint64_t *nb = realloc(st->loc_buf, need * sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		st->loc_buf = nb;
+		st->loc_cap = need;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = stacks_location(st, pcs[i], &st->loc_buf[i]);
+		if (err)
+			return err;
+	}
+	st->frames += n;
+	if (truncated) {
+		err = stacks_truncated_location(st, &st->loc_buf[n++]);
+		if (err)
+			return err;
+		st->samples_truncated++;
+	}
+	return profile_add_sample(st->prof, st->loc_buf, n, values, labels, nlabels);
+}

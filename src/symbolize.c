@@ -1,0 +1,270 @@
+/* symbolize.c - libdwfl lookups with inline frames (see symbolize.h).
+ *
+ * For an address: the DWARF scopes that contain it (dwarf_getscopes) give
+ * the chain of inlined subroutines up to the enclosing subprogram.  The
+ * innermost frame's line comes from the line table; each outer frame's line
+ * is the call site recorded on the inlined subroutine it contains
+ * (DW_AT_call_file / DW_AT_call_line), which is how eu-stack -i and gdb
+ * report inlined frames.  Without DWARF: the ELF symbol table; without a
+ * symbol: "module+0xoffset".
+ */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pprobe/demangle.h"
+#include "pprobe/elfimage.h"
+#include "pprobe/symbolize.h"
+
+#define SYMBOLIZE_MAX_INLINE 64
+
+struct symbolize_module {
+	const struct elfimage *img;
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	int memfd; /* backing file for images copied from memory (vDSO) */
+};
+
+struct symbolize {
+	struct symbolize_module *mods;
+	size_t n, cap;
+};
+
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks symbolize_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+int symbolize_new(struct symbolize **out)
+{
+	struct symbolize *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	*out = s;
+	return 0;
+}
+
+void symbolize_free(struct symbolize *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->mods[i].dwfl)
+			dwfl_end(s->mods[i].dwfl);
+		if (s->mods[i].memfd >= 0)
+			close(s->mods[i].memfd);
+	}
+	free(s->mods);
+	free(s);
+}
+
+/* Open a libdwfl session for img.  Images held only in memory are given a
+ * memfd so libdwfl can open them by name like any file. */
+static void symbolize_module_open(struct symbolize_module *m)
+{
+	char path[64];
+	const char *file = m->img->open_path;
+
+	m->memfd = -1;
+	if (!file) {
+		m->memfd = memfd_create("pprobe-image", MFD_CLOEXEC);
+		if (m->memfd < 0 ||
+		    write(m->memfd, m->img->data, m->img->size) != (ssize_t)m->img->size)
+			return;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", m->memfd);
+		file = path;
+	}
+	m->dwfl = dwfl_begin(&symbolize_callbacks);
+	if (!m->dwfl)
+		return;
+	dwfl_report_begin(m->dwfl);
+	m->mod = dwfl_report_elf(m->dwfl, m->img->name, file, -1, 0, true);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+}
+
+static struct symbolize_module *symbolize_module_get(struct symbolize *s,
+						      const struct elfimage *img)
+{
+	struct symbolize_module *m;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->mods[i].img == img)
+			return &s->mods[i];
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 16;
+		struct symbolize_module *nv = realloc(s->mods, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		s->mods = nv;
+		s->cap = ncap;
+	}
+	m = &s->mods[s->n++];
+	memset(m, 0, sizeof(*m));
+	m->img = img;
+	symbolize_module_open(m);
+	return m;
+}
+
+static int symbolize_push(struct symbolize_result *res, const char *sysname, const char *file,
+			  int line)
+{
+	struct symbolize_frame *nv = realloc(res->frames, (res->n + 1) * sizeof(*nv));
+	struct symbolize_frame *f;
+	char *dem;
+
+	if (!nv)
+		return -ENOMEM;
+	res->frames = nv;
+	f = &res->frames[res->n];
+	memset(f, 0, sizeof(*f));
+	dem = demangle_name(sysname);
+	f->system_name = strdup(sysname);
+	f->name = dem ? dem : strdup(sysname);
+	f->file = file ? strdup(file) : NULL;
+	f->line = line;
+	if (!f->name || !f->system_name || (file && !f->file)) {
+		free(f->name);
+		free(f->system_name);
+		free(f->file);
+		return -ENOMEM;
+	}
+	res->n++;
+	return 0;
+}
+
+/* The name a DIE is known by in the binary: its linkage (mangled) name
+ * where it has one, following abstract origins and specifications. */
+static const char *symbolize_die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	if ((dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	     dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) &&
+	    (name = dwarf_formstring(&attr)))
+		return name;
+	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)))
+		return name;
+	return NULL;
+}
+
+static const char *symbolize_call_file(Dwarf_Die *cu, Dwarf_Die *inl, int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Files *files;
+	Dwarf_Word idx = 0, ln = 0;
+	size_t nfiles;
+
+	*line = 0;
+	if (dwarf_attr(inl, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &ln) == 0)
+		*line = (int)ln;
+	if (!dwarf_attr(inl, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &idx) != 0)
+		return NULL;
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || idx >= nfiles)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+/* DWARF frames for vaddr: innermost inlined callee first. */
+static int symbolize_dwarf(Dwfl_Module *mod, uint64_t vaddr, const char *symname,
+			   struct symbolize_result *res)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, vaddr, &bias);
+	Dwarf_Die *scopes = NULL;
+	Dwfl_Line *dl;
+	const char *file = NULL;
+	int line = 0, nscopes, err = 0;
+
+	if (!cu)
+		return -ENOENT;
+	dl = dwfl_module_getsrc(mod, vaddr);
+	if (dl)
+		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+	nscopes = dwarf_getscopes(cu, vaddr - bias, &scopes);
+	for (int i = 0; i < nscopes && res->n < SYMBOLIZE_MAX_INLINE; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		const char *name;
+
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+			continue;
+		name = symbolize_die_name(&scopes[i]);
+		/* The outermost function: prefer the symbol table's name when
+		 * DWARF has none (it is the same function). */
+		if (!name)
+			name = tag == DW_TAG_subprogram && symname ? symname : "??";
+		err = symbolize_push(res, name, file, line);
+		if (err || tag == DW_TAG_subprogram)
+			break;
+		file = symbolize_call_file(cu, &scopes[i], &line);
+	}
+	free(scopes);
+	if (!err && res->n == 0)
+		return -ENOENT;
+	return err;
+}
+
+static int symbolize_fallback(const struct elfimage *img, uint64_t vaddr, uint64_t raw_pc,
+			      struct symbolize_result *res)
+{
+	char buf[512];
+
+	if (img) {
+		const char *base = strrchr(img->name, '/');
+
+		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, base ? base + 1 : img->name, vaddr);
+	} else {
+		snprintf(buf, sizeof(buf), "[unknown] 0x%" PRIx64, raw_pc);
+	}
+	return symbolize_push(res, buf, NULL, 0);
+}
+
+int symbolize_lookup(struct symbolize *s, const struct elfimage *img, uint64_t vaddr,
+		     uint64_t raw_pc, struct symbolize_result *res)
+{
+	struct symbolize_module *m = img ? symbolize_module_get(s, img) : NULL;
+	const char *symname = NULL;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+
+	memset(res, 0, sizeof(*res));
+	if (m && m->mod) {
+		symname = dwfl_module_addrinfo(m->mod, vaddr, &off, &sym, NULL, NULL, NULL);
+		if (symbolize_dwarf(m->mod, vaddr, symname, res) == 0) {
+			res->quality = SYMBOLIZE_DWARF;
+			return 0;
+		}
+		symbolize_result_fini(res);
+		if (symname && *symname && symbolize_push(res, symname, NULL, 0) == 0) {
+			res->quality = SYMBOLIZE_SYMTAB;
+			return 0;
+		}
+	}
+	res->quality = SYMBOLIZE_NONE;
+	return symbolize_fallback(img, vaddr, raw_pc, res);
+}
+
+void symbolize_result_fini(struct symbolize_result *res)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		free(res->frames[i].name);
+		free(res->frames[i].system_name);
+		free(res->frames[i].file);
+	}
+	free(res->frames);
+	res->frames = NULL;
+	res->n = 0;
+}

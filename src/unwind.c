@@ -1,0 +1,322 @@
+/* unwind.c - libunwind over a snapshot (see unwind.h).
+ *
+ * The accessors follow the model of perf's libunwind support: find_proc_info
+ * locates .eh_frame_hdr of the module holding the pc and hands libunwind a
+ * UNW_INFO_FORMAT_REMOTE_TABLE, whose binary-search table and FDEs libunwind
+ * then reads through access_mem, which we serve from the file's bytes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libunwind.h>
+
+#include "pprobe/elfimage.h"
+#include "pprobe/maps.h"
+#include "pprobe/snapshot.h"
+#include "pprobe/unwind.h"
+
+/* Not in libunwind's public headers, but exported; perf declares it too. */
+extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip,
+					     unw_dyn_info_t *di, unw_proc_info_t *pi,
+					     int need_unwind_info, void *arg);
+
+#define DW_EH_PE_omit 0xff
+#define DW_EH_PE_absptr 0x00
+#define DW_EH_PE_udata2 0x02
+#define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_udata8 0x04
+#define DW_EH_PE_sdata2 0x0a
+#define DW_EH_PE_sdata4 0x0b
+#define DW_EH_PE_sdata8 0x0c
+#define DW_EH_PE_datarel 0x30
+#define EH_TABLE_ENC (DW_EH_PE_datarel | DW_EH_PE_sdata4)
+
+struct unwind {
+	struct maps *maps;
+	unw_addr_space_t as;
+};
+
+/* Per-call state handed to the accessors as libunwind's "arg". */
+struct unwind_call {
+	struct unwind *u;
+	const struct snapshot *s;
+	int unmapped; /* a pc was outside every mapping */
+	int stack_miss; /* stack memory beyond the copy was needed */
+};
+
+static int unwind_enc_size(uint8_t enc)
+{
+	switch (enc & 0x0f) {
+	case DW_EH_PE_absptr:
+		return 8;
+	case DW_EH_PE_udata2:
+	case DW_EH_PE_sdata2:
+		return 2;
+	case DW_EH_PE_udata4:
+	case DW_EH_PE_sdata4:
+		return 4;
+	case DW_EH_PE_udata8:
+	case DW_EH_PE_sdata8:
+		return 8;
+	default:
+		return -1;
+	}
+}
+
+/* Range of executable PT_LOADs of img, in runtime addresses. */
+static void unwind_exec_range(const struct elfimage *img, uint64_t bias, uint64_t *lo,
+			      uint64_t *hi)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (size_t i = 0; i < img->nloads; i++) {
+		const struct elfimage_load *l = &img->loads[i];
+
+		if (!(l->flags & 1 /* PF_X */))
+			continue;
+		if (l->vaddr + bias < *lo)
+			*lo = l->vaddr + bias;
+		if (l->vaddr + l->memsz + bias > *hi)
+			*hi = l->vaddr + l->memsz + bias;
+	}
+}
+
+static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			     int need_unwind_info, void *arg)
+{
+	struct unwind_call *c = arg;
+	struct maps_entry *e = maps_find(c->u->maps, ip);
+	struct elfimage *img;
+	uint64_t bias, lo, hi, fde_count = 0;
+	uint8_t hdr[4 + 8 + 8];
+	unw_dyn_info_t di;
+	int ptr_size, count_size;
+
+	if (!e) {
+		c->unmapped = 1;
+		return -UNW_ENOINFO;
+	}
+	if (maps_resolve(c->u->maps, e, &img, &bias) || !img->eh_frame_hdr)
+		return -UNW_ENOINFO;
+	if (elfimage_read(img, img->eh_frame_hdr, hdr, 4) || hdr[0] != 1 || hdr[3] != EH_TABLE_ENC)
+		return -UNW_ENOINFO;
+	ptr_size = unwind_enc_size(hdr[1]);
+	count_size = unwind_enc_size(hdr[2]);
+	if (ptr_size < 0 || count_size < 0 || hdr[2] == DW_EH_PE_omit ||
+	    elfimage_read(img, img->eh_frame_hdr + 4, hdr + 4, (size_t)(ptr_size + count_size)))
+		return -UNW_ENOINFO;
+	memcpy(&fde_count, hdr + 4 + ptr_size, (size_t)count_size);
+	if (fde_count == 0 || fde_count > (1u << 26))
+		return -UNW_ENOINFO;
+	unwind_exec_range(img, bias, &lo, &hi);
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = lo;
+	di.end_ip = hi;
+	di.u.rti.segbase = img->eh_frame_hdr + bias;
+	di.u.rti.table_data = img->eh_frame_hdr + bias + 4 + (uint64_t)(ptr_size + count_size);
+	di.u.rti.table_len = fde_count * 8 / sizeof(unw_word_t);
+	return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+static void uw_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+}
+
+static int uw_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dil, void *arg)
+{
+	return -UNW_ENOINFO;
+}
+
+/* Memory: the stack from the copy, everything else from the mapped file. */
+static int uw_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, int write,
+			 void *arg)
+{
+	struct unwind_call *c = arg;
+	const struct snapshot *s = c->s;
+	struct maps_entry *e;
+	struct elfimage *img;
+	uint64_t bias;
+	size_t n;
+
+	if (write)
+		return -UNW_EINVAL;
+	if (addr >= s->stack_start && s->stack_len >= sizeof(*valp) &&
+	    addr - s->stack_start <= s->stack_len - sizeof(*valp)) {
+		memcpy(valp, s->stack + (addr - s->stack_start), sizeof(*valp));
+		return 0;
+	}
+	e = maps_find(c->u->maps, addr);
+	if (!e || maps_resolve(c->u->maps, e, &img, &bias)) {
+		if (addr >= s->stack_start - 65536 && addr < s->stack_start + (16u << 20))
+			c->stack_miss = 1;
+		return -UNW_EINVAL;
+	}
+	/* A word read may straddle the end of a file-backed segment: take
+	 * what there is and zero the rest. */
+	*valp = 0;
+	for (n = sizeof(*valp); n > 0; n--)
+		if (elfimage_read(img, addr - bias, valp, n) == 0)
+			return 0;
+	return -UNW_EINVAL;
+}
+
+static int uw_reg_value(const struct snapshot *s, unw_regnum_t reg, unw_word_t *v)
+{
+	const struct user_regs_struct *r = &s->regs;
+
+	switch (reg) {
+	case UNW_X86_64_RAX: *v = r->rax; return 0;
+	case UNW_X86_64_RDX: *v = r->rdx; return 0;
+	case UNW_X86_64_RCX: *v = r->rcx; return 0;
+	case UNW_X86_64_RBX: *v = r->rbx; return 0;
+	case UNW_X86_64_RSI: *v = r->rsi; return 0;
+	case UNW_X86_64_RDI: *v = r->rdi; return 0;
+	case UNW_X86_64_RBP: *v = r->rbp; return 0;
+	case UNW_X86_64_RSP: *v = r->rsp; return 0;
+	case UNW_X86_64_R8: *v = r->r8; return 0;
+	case UNW_X86_64_R9: *v = r->r9; return 0;
+	case UNW_X86_64_R10: *v = r->r10; return 0;
+	case UNW_X86_64_R11: *v = r->r11; return 0;
+	case UNW_X86_64_R12: *v = r->r12; return 0;
+	case UNW_X86_64_R13: *v = r->r13; return 0;
+	case UNW_X86_64_R14: *v = r->r14; return 0;
+	case UNW_X86_64_R15: *v = r->r15; return 0;
+	case UNW_X86_64_RIP: *v = r->rip; return 0;
+	default: return -UNW_EBADREG;
+	}
+}
+
+static int uw_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp, int write,
+			 void *arg)
+{
+	struct unwind_call *c = arg;
+
+	if (write)
+		return -UNW_EREADONLYREG;
+	return uw_reg_value(c->s, reg, valp);
+}
+
+static int uw_access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
+			   void *arg)
+{
+	return -UNW_EBADREG;
+}
+
+static int uw_resume(unw_addr_space_t as, unw_cursor_t *cu, void *arg)
+{
+	return -UNW_EINVAL;
+}
+
+static int uw_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf, size_t len,
+			    unw_word_t *offp, void *arg)
+{
+	return -UNW_ENOINFO;
+}
+
+static unw_accessors_t unwind_accessors = {
+	.find_proc_info = uw_find_proc_info,
+	.put_unwind_info = uw_put_unwind_info,
+	.get_dyn_info_list_addr = uw_get_dyn_info_list_addr,
+	.access_mem = uw_access_mem,
+	.access_reg = uw_access_reg,
+	.access_fpreg = uw_access_fpreg,
+	.resume = uw_resume,
+	.get_proc_name = uw_get_proc_name,
+};
+
+int unwind_new(struct maps *maps, struct unwind **out)
+{
+	struct unwind *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	u->maps = maps;
+	u->as = unw_create_addr_space(&unwind_accessors, 0);
+	if (!u->as) {
+		free(u);
+		return -ENOMEM;
+	}
+	unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
+	*out = u;
+	return 0;
+}
+
+void unwind_free(struct unwind *u)
+{
+	if (!u)
+		return;
+	unw_destroy_addr_space(u->as);
+	free(u);
+}
+
+void unwind_flush(struct unwind *u)
+{
+	unw_flush_cache(u->as, 0, 0);
+}
+
+int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
+		 struct unwind_result *res)
+{
+	struct unwind_call c = { .u = u, .s = s };
+	unw_cursor_t cur;
+	unw_word_t ip, sp, prev_sp;
+	int prev_signal, r;
+
+	res->n = 0;
+	res->end = UNWIND_END_OK;
+	if (max == 0)
+		return 0;
+	pcs[res->n++] = s->regs.rip;
+	if (!maps_find(u->maps, s->regs.rip)) {
+		res->end = UNWIND_END_UNMAPPED;
+		return 0;
+	}
+	if (unw_init_remote(&cur, u->as, &c) < 0) {
+		res->end = UNWIND_END_NOINFO;
+		return 0;
+	}
+	prev_sp = s->regs.rsp;
+	prev_signal = unw_is_signal_frame(&cur) > 0;
+	for (;;) {
+		r = unw_step(&cur);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			res->end = c.unmapped ? UNWIND_END_UNMAPPED :
+				   c.stack_miss ? UNWIND_END_STACK : UNWIND_END_NOINFO;
+			break;
+		}
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0 ||
+		    ip == 0)
+			break;
+		/* The stack grows down: an outer frame never has a lower sp
+		 * (equal only across a signal frame). */
+		if (sp < prev_sp || (sp == prev_sp && !prev_signal)) {
+			res->end = UNWIND_END_BAD;
+			break;
+		}
+		if (res->n == max) {
+			res->end = UNWIND_END_DEPTH;
+			break;
+		}
+		pcs[res->n++] = prev_signal ? ip : ip - 1;
+		prev_sp = sp;
+		prev_signal = unw_is_signal_frame(&cur) > 0;
+	}
+	return 0;
+}
+
+const char *unwind_end_str(enum unwind_end e)
+{
+	switch (e) {
+	case UNWIND_END_OK: return "complete";
+	case UNWIND_END_DEPTH: return "depth limit";
+	case UNWIND_END_STACK: return "stack copy too short";
+	case UNWIND_END_NOINFO: return "no unwind info";
+	case UNWIND_END_UNMAPPED: return "pc outside any mapping";
+	case UNWIND_END_BAD: return "bad frame";
+	}
+	return "?";
+}
