@@ -31,7 +31,7 @@
 #include "pprobe/timeutil.h"
 
 #define ATTACH_MAX_PASSES 100
-#define ATTACH_SPIN_NS 200000
+#define ATTACH_SPIN_NS 30000
 
 void attach_init(struct attach *a, pid_t pid, int sigfd)
 {

@@ -28,6 +28,7 @@
 #include "pprobe/session.h"
 #include "pprobe/snapshot.h"
 #include "pprobe/stacks.h"
+#include "pprobe/syscalls.h"
 #include "pprobe/timeutil.h"
 #include "pprobe/unwind.h"
 
@@ -36,11 +37,6 @@
 #define RECORD_STOP_TIMEOUT_MS 100
 #define RECORD_NAME_REFRESH_NS 1000000000LL
 #define RECORD_STATUS_INTERVAL_NS 250000000LL
-
-/* Kernel-internal return values of a system call interrupted by a stop;
- * the call is restarted when the thread runs again. */
-#define ERESTARTSYS 512
-#define ERESTART_RESTARTBLOCK 516
 
 struct record_stats {
 	int64_t *stop_ns;
@@ -143,14 +139,16 @@ static bool record_thread_running(struct record *r, struct attach_thread *t)
 	return state == 'R';
 }
 
-/* A stop that caught the thread inside a blocking system call: it was not
- * on CPU after all (it blocked between our look and our interrupt). */
-static bool record_caught_blocked(const struct snapshot *snap)
+/* A stop that found the thread in a waiting system call: it was not on CPU
+ * after all.  It blocked between our look and our interrupt, or it had just
+ * been woken and was still waiting for a CPU to return to user space (state
+ * R covers both running and runnable).  Stops of a thread running user code
+ * have orig_rax -1; a stop inside a system call has its number there. */
+static bool record_caught_waiting(const struct snapshot *snap)
 {
-	long long rax = (long long)snap->regs.rax;
+	long nr = (long)snap->regs.orig_rax;
 
-	return (long long)snap->regs.orig_rax >= 0 && rax <= -ERESTARTSYS &&
-	       rax >= -ERESTART_RESTARTBLOCK;
+	return nr >= 0 && syscalls_is_waiting(nr);
 }
 
 static void record_refresh_name(struct record *r, struct attach_thread *t, int64_t now)
@@ -191,7 +189,7 @@ static int record_sample_thread(struct record *r, struct attach_thread *t, int64
 			r->stats.lost_gone++;
 		return 0;
 	}
-	if (record_caught_blocked(&r->snap)) {
+	if (record_caught_waiting(&r->snap)) {
 		r->stats.lost_blocked++;
 		return 0;
 	}

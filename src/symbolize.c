@@ -194,7 +194,18 @@ static int symbolize_dwarf(Dwfl_Module *mod, uint64_t vaddr, const char *symname
 	dl = dwfl_module_getsrc(mod, vaddr);
 	if (dl)
 		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+	/* dwarf_getscopes() continues into the abstract definition's scopes
+	 * after an inlined instance; dwarf_getscopes_die() on the innermost
+	 * scope gives the concrete chain of callers instead (as eu-addr2line -i
+	 * does). */
 	nscopes = dwarf_getscopes(cu, vaddr - bias, &scopes);
+	if (nscopes > 0) {
+		Dwarf_Die inner = scopes[0];
+
+		free(scopes);
+		scopes = NULL;
+		nscopes = dwarf_getscopes_die(&inner, &scopes);
+	}
 	for (int i = 0; i < nscopes && res->n < SYMBOLIZE_MAX_INLINE; i++) {
 		int tag = dwarf_tag(&scopes[i]);
 		const char *name;
@@ -215,6 +226,18 @@ static int symbolize_dwarf(Dwfl_Module *mod, uint64_t vaddr, const char *symname
 	if (!err && res->n == 0)
 		return -ENOENT;
 	return err;
+}
+
+static int symbolize_push_symbol(Dwfl_Module *mod, uint64_t vaddr, const char *symname,
+				 struct symbolize_result *res)
+{
+	Dwfl_Line *dl = dwfl_module_getsrc(mod, vaddr);
+	const char *file = NULL;
+	int line = 0;
+
+	if (dl)
+		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+	return symbolize_push(res, symname, file, line);
 }
 
 static int symbolize_fallback(const struct elfimage *img, uint64_t vaddr, uint64_t raw_pc,
@@ -248,7 +271,9 @@ int symbolize_lookup(struct symbolize *s, const struct elfimage *img, uint64_t v
 			return 0;
 		}
 		symbolize_result_fini(res);
-		if (symname && *symname && symbolize_push(res, symname, NULL, 0) == 0) {
+		/* No DWARF scope covers it (some compilers' lambdas, code from
+		 * assembly): the symbol's name, with the line table's line. */
+		if (symname && *symname && symbolize_push_symbol(m->mod, vaddr, symname, res) == 0) {
 			res->quality = SYMBOLIZE_SYMTAB;
 			return 0;
 		}

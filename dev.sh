@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# dev.sh - the README's Quick start: set up, build, and run pprobe or its tests.
+#
+#   ./dev.sh demo   build, start a bundled CPU-burning workload, profile it for
+#                   5 seconds, print the top functions and where the profile is
+#   ./dev.sh test   build and run the whole test suite (normal build, then
+#                   again under AddressSanitizer+UndefinedBehaviorSanitizer)
+#
+# Both install missing Debian packages first (needs root, as pprobe does).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev
+  libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go python3 strace gdb elfutils)
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "dev.sh: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+build() { # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPPROBE_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+demo() {
+  deps
+  build build >/dev/null
+  ./build/fixtures/burner_O2 > build/demo.ready &
+  local pid=$!
+  trap 'kill $pid 2>/dev/null || true' EXIT
+  for _ in $(seq 100); do grep -q ready build/demo.ready && break; sleep 0.05; done
+  echo "dev.sh: profiling the demo workload (pid $pid) for 5 seconds" >&2
+  ./build/pprobe -p "$pid" -seconds 5 -o build/demo.cpu.pb.gz
+  echo "dev.sh: explore it with: go tool pprof -http=: build/demo.cpu.pb.gz" >&2
+}
+
+test_suite() {
+  deps
+  build build
+  (cd build && ctest --output-on-failure --timeout 600)
+  build build-asan -DPPROBE_SANITIZE=ON
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600)
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) test_suite ;;
+  *) echo "usage: ./dev.sh demo|test" >&2; exit 2 ;;
+esac

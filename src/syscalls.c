@@ -1,0 +1,62 @@
+/* syscalls.c - the x86_64 system call table pprobe needs (see syscalls.h).
+ *
+ * Not every call: the ones a thread is commonly found in.  Numbers are the
+ * x86_64 ABI's (asm/unistd_64.h), written out so that pprobe names calls
+ * the same whatever kernel headers it was built with.
+ */
+#include <stddef.h>
+
+#include "pprobe/syscalls.h"
+
+struct syscalls_entry {
+	long nr;
+	const char *name;
+	bool waits;
+};
+
+static const struct syscalls_entry syscalls_table[] = {
+	{ 0, "read", false },       { 1, "write", false },       { 2, "open", false },
+	{ 3, "close", false },      { 7, "poll", true },         { 9, "mmap", false },
+	{ 10, "mprotect", false },  { 11, "munmap", false },     { 13, "rt_sigaction", false },
+	{ 14, "rt_sigprocmask", false }, { 16, "ioctl", false }, { 17, "pread64", false },
+	{ 18, "pwrite64", false },  { 19, "readv", false },      { 20, "writev", false },
+	{ 23, "select", true },     { 24, "sched_yield", false }, { 34, "pause", true },
+	{ 35, "nanosleep", true },  { 39, "getpid", false },     { 40, "sendfile", false },
+	{ 41, "socket", false },    { 42, "connect", true },     { 43, "accept", true },
+	{ 44, "sendto", false },    { 45, "recvfrom", false },   { 46, "sendmsg", false },
+	{ 47, "recvmsg", false },   { 56, "clone", false },      { 57, "fork", false },
+	{ 59, "execve", false },    { 60, "exit", false },       { 61, "wait4", true },
+	{ 62, "kill", false },      { 64, "semget", false },     { 65, "semop", true },
+	{ 69, "msgsnd", true },     { 70, "msgrcv", true },      { 72, "fcntl", false },
+	{ 73, "flock", true },      { 74, "fsync", false },      { 75, "fdatasync", false },
+	{ 130, "rt_sigsuspend", true }, { 128, "rt_sigtimedwait", true },
+	{ 202, "futex", true },     { 208, "io_getevents", true }, { 220, "semtimedop", true },
+	{ 230, "clock_nanosleep", true }, { 231, "exit_group", false },
+	{ 232, "epoll_wait", true }, { 247, "waitid", true },    { 257, "openat", false },
+	{ 270, "pselect6", true },  { 271, "ppoll", true },      { 281, "epoll_pwait", true },
+	{ 288, "accept4", true },   { 299, "recvmmsg", false },  { 307, "sendmmsg", false },
+	{ 426, "io_uring_enter", true }, { 435, "clone3", false }, { 441, "epoll_pwait2", true },
+	{ 449, "futex_wait", true }, { 455, "futex_waitv", true },
+};
+
+static const struct syscalls_entry *syscalls_find(long nr)
+{
+	for (size_t i = 0; i < sizeof(syscalls_table) / sizeof(syscalls_table[0]); i++)
+		if (syscalls_table[i].nr == nr)
+			return &syscalls_table[i];
+	return NULL;
+}
+
+const char *syscalls_name(long nr)
+{
+	const struct syscalls_entry *e = syscalls_find(nr);
+
+	return e ? e->name : NULL;
+}
+
+bool syscalls_is_waiting(long nr)
+{
+	const struct syscalls_entry *e = syscalls_find(nr);
+
+	return e && e->waits;
+}
