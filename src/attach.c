@@ -174,6 +174,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		}
 		return;
 	case PTRACE_KIND_INTERRUPT:
+		t->in_group_stop = false;
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 		} else if (t->interrupt_pending) {
@@ -189,9 +190,16 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		return;
 	case PTRACE_KIND_GROUP:
 		/* Someone stopped the process: stay stopped, as without us. */
-		t->interrupt_pending = false;
+		t->in_group_stop = true;
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
+			return;
+		}
+		if (t->interrupt_pending) {
+			/* We asked (to read its registers): hold it in this
+			 * ptrace-stop; resume puts it back with LISTEN. */
+			t->interrupt_pending = false;
+			t->state = ATTACH_STOPPED;
 			return;
 		}
 		t->state = ATTACH_GROUP_STOPPED;
@@ -329,12 +337,52 @@ int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms
 	}
 }
 
+int attach_request_stop(struct attach *a, struct attach_thread *t)
+{
+	int err;
+
+	if (t->state == ATTACH_GONE)
+		return -ESRCH;
+	if (t->state == ATTACH_STOPPED || t->interrupt_pending)
+		return 0;
+	err = ptrace_interrupt(t->tid);
+	if (err) {
+		if (err == -ESRCH)
+			attach_mark_gone(a, t);
+		return err;
+	}
+	t->interrupt_pending = true;
+	return 0;
+}
+
+void attach_wait_stopped(struct attach *a, int timeout_ms)
+{
+	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000;
+
+	for (;;) {
+		bool waiting = false;
+		int64_t left;
+
+		attach_drain(a);
+		for (size_t i = 0; i < a->n && !waiting; i++)
+			waiting = a->threads[i]->interrupt_pending;
+		left = deadline - timeutil_mono_ns();
+		if (!waiting || left <= 0)
+			return;
+		attach_poll(a, left < 1000000 ? left : 1000000);
+	}
+}
+
 int attach_resume_thread(struct attach *a, struct attach_thread *t)
 {
 	int err;
 
 	if (t->state != ATTACH_STOPPED)
 		return 0;
+	if (t->in_group_stop) {
+		t->state = ATTACH_GROUP_STOPPED;
+		return ptrace_listen(t->tid);
+	}
 	t->state = ATTACH_RUNNING;
 	err = ptrace_cont(t->tid, 0);
 	if (err == -ESRCH)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pprobe/cli.h"
+#include "pprobe/cmd_dump.h"
 #include "pprobe/cmd_record.h"
 #include "pprobe/options.h"
 
@@ -60,8 +61,7 @@ int main(int argc, char **argv)
 	o.argv_line = line;
 	switch (o.command) {
 	case OPTIONS_CMD_DUMP:
-		fprintf(stderr, "pprobe: dump is not implemented yet\n");
-		code = CLI_EXIT_FAILURE;
+		code = cmd_dump_run(&o);
 		break;
 	case OPTIONS_CMD_RECORD:
 	default:

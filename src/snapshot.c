@@ -29,20 +29,17 @@ void snapshot_fini(struct snapshot *s)
 	s->stack = NULL;
 }
 
-int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps)
+/* Copy the stack from s->regs.rsp (less the red zone) up, as documented
+ * for snapshot_capture(). */
+static int snapshot_copy_stack(struct snapshot *s, pid_t pid, const struct maps *maps)
 {
 	const struct maps_entry *e;
 	struct iovec local, remote[SNAPSHOT_MAX_IOV];
 	uint64_t start, addr, end;
 	size_t nrem = 0;
 	ssize_t got;
-	int err;
 
-	s->tid = tid;
 	s->stack_len = 0;
-	err = ptrace_get_regs(tid, &s->regs);
-	if (err)
-		return err;
 	start = s->regs.rsp >= SNAPSHOT_RED_ZONE ? s->regs.rsp - SNAPSHOT_RED_ZONE : 0;
 	s->stack_start = start;
 	end = start + s->stack_cap;
@@ -68,9 +65,49 @@ int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps
 	local.iov_base = s->stack;
 	local.iov_len = addr - start;
 	got = process_vm_readv(pid, &local, 1, remote, nrem, 0);
-
 	if (got < 0)
 		return errno == EFAULT ? 0 : -errno;
 	s->stack_len = (size_t)got;
 	return 0;
+}
+
+int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps)
+{
+	int err;
+
+	s->tid = tid;
+	s->regs_partial = false;
+	s->stack_len = 0;
+	err = ptrace_get_regs(tid, &s->regs);
+	if (err)
+		return err;
+	return snapshot_copy_stack(s, pid, maps);
+}
+
+int snapshot_capture_blocked(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps,
+			     long nr, const uint64_t args[6], uint64_t sp, uint64_t pc)
+{
+	memset(&s->regs, 0, sizeof(s->regs));
+	s->tid = tid;
+	s->regs_partial = true;
+	s->regs.orig_rax = (unsigned long long)nr;
+	s->regs.rdi = args[0];
+	s->regs.rsi = args[1];
+	s->regs.rdx = args[2];
+	s->regs.r10 = args[3];
+	s->regs.r8 = args[4];
+	s->regs.r9 = args[5];
+	s->regs.rsp = sp;
+	s->regs.rip = pc;
+	return snapshot_copy_stack(s, pid, maps);
+}
+
+int snapshot_read_word_window(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (got < 0)
+		return -errno;
+	return (size_t)got == len ? 0 : -EFAULT;
 }

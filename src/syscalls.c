@@ -14,6 +14,21 @@ struct syscalls_entry {
 	bool waits;
 };
 
+/* Calls that fail with EINTR after any stop (see syscalls.h). */
+static const long syscalls_eintr[] = {
+	232 /* epoll_wait */, 281 /* epoll_pwait */, 441 /* epoll_pwait2 */,
+	128 /* rt_sigtimedwait */, 65 /* semop */, 220 /* semtimedop */,
+	208 /* io_getevents */, 426 /* io_uring_enter */,
+	43 /* accept */, 288 /* accept4 */, 42 /* connect */, 44 /* sendto */,
+	45 /* recvfrom */, 46 /* sendmsg */, 47 /* recvmsg */, 299 /* recvmmsg */,
+	307 /* sendmmsg */,
+};
+
+/* Calls on a file descriptor that behave like the socket calls above when
+ * the descriptor is a socket. */
+static const long syscalls_fd_io[] = { 0 /* read */, 1 /* write */, 19 /* readv */,
+				       20 /* writev */ };
+
 static const struct syscalls_entry syscalls_table[] = {
 	{ 0, "read", false },       { 1, "write", false },       { 2, "open", false },
 	{ 3, "close", false },      { 7, "poll", true },         { 9, "mmap", false },
@@ -59,4 +74,16 @@ bool syscalls_is_waiting(long nr)
 	const struct syscalls_entry *e = syscalls_find(nr);
 
 	return e && e->waits;
+}
+
+bool syscalls_eintr_on_stop(long nr, bool on_socket)
+{
+	for (size_t i = 0; i < sizeof(syscalls_eintr) / sizeof(syscalls_eintr[0]); i++)
+		if (syscalls_eintr[i] == nr)
+			return true;
+	if (on_socket)
+		for (size_t i = 0; i < sizeof(syscalls_fd_io) / sizeof(syscalls_fd_io[0]); i++)
+			if (syscalls_fd_io[i] == nr)
+				return true;
+	return false;
 }

@@ -195,6 +195,12 @@ static int uw_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp
 
 	if (write)
 		return -UNW_EREADONLYREG;
+	/* A thread captured without stopping has only pc, sp and the system
+	 * call arguments; a guess of the others would mislead. */
+	if (c->s->regs_partial && reg != UNW_X86_64_RIP && reg != UNW_X86_64_RSP &&
+	    reg != UNW_X86_64_RDI && reg != UNW_X86_64_RSI && reg != UNW_X86_64_RDX &&
+	    reg != UNW_X86_64_R10 && reg != UNW_X86_64_R8 && reg != UNW_X86_64_R9)
+		return -UNW_EBADREG;
 	return uw_reg_value(c->s, reg, valp);
 }
 

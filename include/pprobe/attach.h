@@ -31,6 +31,7 @@ struct attach_thread {
 	pid_t tid;
 	enum attach_tstate state;
 	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen yet */
+	bool in_group_stop;     /* job-control stopped: resume with LISTEN, not CONT */
 	int stat_fd, sched_fd;  /* /proc/PID/task/TID/{stat,schedstat}, -1 until opened */
 	uint64_t last_cpu_ns;   /* on-CPU time at the last look */
 	uint64_t pending_cpu_ns; /* CPU time not yet given to a sample */
@@ -77,7 +78,16 @@ int attach_poll(struct attach *a, int64_t timeout_ns);
  * job-control stop; -ETIMEDOUT: it did not stop (uninterruptible sleep) and
  * will be let go when its stop comes. */
 int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms);
-/* Let a thread we stopped run again. */
+
+/* Ask t to stop (PTRACE_INTERRUPT) without waiting; a job-control-stopped
+ * thread is asked too, so its registers can be read (it reports a ptrace
+ * stop and is put back into its job-control stop on resume).  Then
+ * attach_wait_stopped() waits, at most timeout_ms in all, until every thread
+ * asked has stopped, gone, or the time is up. */
+int attach_request_stop(struct attach *a, struct attach_thread *t);
+void attach_wait_stopped(struct attach *a, int timeout_ms);
+
+/* Let a thread we stopped run again (or return to its job-control stop). */
 int attach_resume_thread(struct attach *a, struct attach_thread *t);
 
 struct attach_thread *attach_find(struct attach *a, pid_t tid);

@@ -8,6 +8,7 @@
 #ifndef PPROBE_SNAPSHOT_H
 #define PPROBE_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,6 +25,7 @@ struct snapshot {
 	size_t stack_cap;
 	uint8_t *stack;       /* owned */
 	int64_t stop_ns;      /* how long the thread was stopped for this */
+	bool regs_partial;    /* only pc, sp and system call arguments are known */
 };
 
 int snapshot_init(struct snapshot *s, size_t stack_cap);
@@ -38,5 +40,17 @@ struct maps;
  * error.  maps is only looked up, never re-read: this runs while the
  * thread is stopped. */
 int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps);
+
+/* Capture a thread that is blocked in the kernel, without stopping it: the
+ * pc, sp and system call arguments the kernel saved (from
+ * /proc/PID/task/TID/syscall) and its stack.  The other registers are
+ * unknown (regs_partial), so unwinding may end early.  Used where a stop
+ * would harm the thread (a call that fails with EINTR after a ptrace stop)
+ * or cannot happen (uninterruptible sleep). */
+int snapshot_capture_blocked(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps,
+			     long nr, const uint64_t args[6], uint64_t sp, uint64_t pc);
+
+/* Read len bytes of the target's memory at addr (a lock word, for the dump). */
+int snapshot_read_word_window(pid_t pid, uint64_t addr, void *buf, size_t len);
 
 #endif

@@ -15,4 +15,12 @@ const char *syscalls_name(long nr);
  * on futexes, polls, accept, waiting for children or signals)? */
 bool syscalls_is_waiting(long nr);
 
+/* Would a ptrace stop make this blocked call fail with EINTR instead of
+ * being restarted?  epoll_wait, sigtimedwait, semop, io_getevents and
+ * io_uring waits return EINTR when interrupted even without a signal
+ * handler (signal(7)); socket calls do too when the socket has a timeout,
+ * which cannot be seen from outside, so any socket call counts (on_socket:
+ * the call's first argument is a socket, for read/write and friends). */
+bool syscalls_eintr_on_stop(long nr, bool on_socket);
+
 #endif

@@ -1,0 +1,367 @@
+/* cmd_dump.c - the thread dump: freeze, capture, resume, then explain.
+ *
+ * Every thread that can be stopped safely is asked to stop first, then all
+ * are captured (registers, stack bytes, the words around a futex they wait
+ * on), then all are resumed; only then are stacks unwound and symbolized.
+ * A thread that a stop would harm -- blocked in a call that returns EINTR
+ * after a ptrace stop (epoll_wait, socket calls...) -- or that cannot be
+ * stopped (uninterruptible sleep) is captured without stopping it, from the
+ * pc and sp the kernel saved, and marked partial.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pprobe/cli.h"
+#include "pprobe/cmd_dump.h"
+#include "pprobe/dump.h"
+#include "pprobe/elfimage.h"
+#include "pprobe/error.h"
+#include "pprobe/fmt_dump.h"
+#include "pprobe/locks.h"
+#include "pprobe/outfile.h"
+#include "pprobe/pprof.h"
+#include "pprobe/profile.h"
+#include "pprobe/session.h"
+#include "pprobe/snapshot.h"
+#include "pprobe/symbolize.h"
+#include "pprobe/syscalls.h"
+#include "pprobe/threadstate.h"
+#include "pprobe/timeutil.h"
+#include "pprobe/unwind.h"
+#include "pprobe/waitgraph.h"
+
+#define DUMP_STOP_TIMEOUT_MS 200
+#define DUMP_GROUP_THRESHOLD 64
+#define DUMP_STACK_BYTES (32 * 1024)
+#define SYS_FUTEX_NR 202
+
+enum dump_how { DUMP_HOW_NONE = 0, DUMP_HOW_STOP, DUMP_HOW_PASSIVE };
+
+/* One thread while the snapshot is taken. */
+struct dump_capture {
+	struct attach_thread *t; /* valid until the session is released */
+	pid_t tid;
+	struct threadstate ts;
+	enum dump_how how;
+	struct snapshot snap;
+	bool captured;
+	struct locks_futex futex;
+	bool has_futex;
+};
+
+enum dump_format { DUMP_FMT_TEXT, DUMP_FMT_JSON, DUMP_FMT_PPROF };
+
+static bool dump_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static enum dump_format dump_pick_format(const struct options *o)
+{
+	if (o->format)
+		return !strcmp(o->format, "json") ? DUMP_FMT_JSON :
+		       !strcmp(o->format, "pprof") ? DUMP_FMT_PPROF : DUMP_FMT_TEXT;
+	if (o->output && dump_has_suffix(o->output, ".json"))
+		return DUMP_FMT_JSON;
+	if (o->output && (dump_has_suffix(o->output, ".pb.gz") || dump_has_suffix(o->output, ".pb")))
+		return DUMP_FMT_PPROF;
+	return DUMP_FMT_TEXT;
+}
+
+/* Decide how to capture a thread from what /proc says before any stop. */
+static enum dump_how dump_choose_how(pid_t pid, const struct threadstate *ts)
+{
+	bool socket;
+
+	if (ts->state == 'Z' || ts->state == 'X' || ts->state == '?')
+		return DUMP_HOW_NONE;
+	if (ts->state == 'D')
+		return ts->blocked_known ? DUMP_HOW_PASSIVE : DUMP_HOW_NONE;
+	if (ts->blocked_known && ts->syscall_nr >= 0) {
+		socket = (long long)ts->args[0] >= 0 && ts->args[0] < 65536 &&
+			 threadstate_fd_is_socket(pid, (int)ts->args[0]);
+		if (syscalls_eintr_on_stop(ts->syscall_nr, socket))
+			return DUMP_HOW_PASSIVE;
+	}
+	return DUMP_HOW_STOP;
+}
+
+static void dump_read_futex(pid_t pid, struct dump_capture *c)
+{
+	const struct user_regs_struct *r = &c->snap.regs;
+
+	if ((long long)r->orig_rax != SYS_FUTEX_NR)
+		return;
+	c->has_futex = true;
+	c->futex.uaddr = r->rdi;
+	c->futex.op = (int)r->rsi;
+	c->futex.val = (uint32_t)r->rdx;
+	c->futex.window_ok = snapshot_read_word_window(pid, r->rdi - LOCKS_WINDOW_BEFORE,
+						       c->futex.window, LOCKS_WINDOW_SIZE) == 0;
+}
+
+/* Capture a thread that is not stopped; valid only if it stayed blocked at
+ * the same place while its stack was copied. */
+static void dump_capture_passive(pid_t pid, struct maps *maps, struct dump_capture *c)
+{
+	struct threadstate again;
+
+	if (snapshot_capture_blocked(&c->snap, pid, c->t->tid, maps, c->ts.syscall_nr, c->ts.args,
+				     c->ts.sp, c->ts.pc) != 0)
+		return;
+	if (threadstate_read(pid, c->t->tid, &again) != 0 || !again.blocked_known ||
+	    again.sp != c->ts.sp || again.pc != c->ts.pc)
+		return;
+	c->captured = true;
+	dump_read_futex(pid, c);
+}
+
+/* The frozen part: ask, wait, capture, resume.  Returns how long the
+ * process was frozen. */
+static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *caps, size_t n)
+{
+	struct attach *a = &s->att;
+	int64_t t0 = timeutil_mono_ns();
+
+	for (size_t i = 0; i < n; i++)
+		if (caps[i].how == DUMP_HOW_STOP && attach_request_stop(a, caps[i].t) != 0)
+			caps[i].how = DUMP_HOW_NONE;
+	attach_wait_stopped(a, DUMP_STOP_TIMEOUT_MS);
+	for (size_t i = 0; i < n; i++) {
+		struct dump_capture *c = &caps[i];
+
+		if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_STOPPED) {
+			if (snapshot_capture(&c->snap, s->o->pid, c->t->tid, &s->maps) == 0) {
+				c->captured = true;
+				dump_read_futex(s->o->pid, c);
+			}
+		} else if (c->how == DUMP_HOW_STOP && c->t->state != ATTACH_GONE) {
+			/* It did not stop in time (it went into uninterruptible
+			 * sleep): take what the kernel saved. */
+			c->how = DUMP_HOW_PASSIVE;
+			threadstate_read(s->o->pid, c->t->tid, &c->ts);
+		}
+		if (c->how == DUMP_HOW_PASSIVE && c->ts.blocked_known)
+			dump_capture_passive(s->o->pid, &s->maps, c);
+	}
+	for (size_t i = 0; i < n; i++)
+		attach_resume_thread(a, caps[i].t);
+	return timeutil_mono_ns() - t0;
+}
+
+/* A stop inside a system call that the kernel will restart (-ERESTARTSYS
+ * .. -ERESTART_RESTARTBLOCK in rax) found the thread blocked in it. */
+static bool dump_stop_was_blocked(const struct user_regs_struct *r)
+{
+	long long rax = (long long)r->rax;
+
+	return (long long)r->orig_rax >= 0 && rax <= -512 && rax >= -516;
+}
+
+static int dump_add_frames(struct session *s, struct dump_thread *dt, const uint64_t *pcs,
+			   size_t npcs)
+{
+	for (size_t k = 0; k < npcs; k++) {
+		struct maps_entry *e = maps_find(&s->maps, pcs[k]);
+		struct elfimage *img = NULL;
+		uint64_t bias = 0;
+		struct symbolize_result res;
+		struct dump_frame *nv;
+		const char *module = NULL;
+
+		if (e && maps_resolve(&s->maps, e, &img, &bias) != 0)
+			img = NULL, bias = 0;
+		if (e && e->path[0]) {
+			module = strrchr(e->path, '/');
+			module = module ? module + 1 : e->path;
+		}
+		if (symbolize_lookup(s->sym, img, pcs[k] - bias, pcs[k], &res) != 0)
+			return -ENOMEM;
+		nv = realloc(dt->frames, (dt->nframes + res.n) * sizeof(*nv));
+		if (!nv) {
+			symbolize_result_fini(&res);
+			return -ENOMEM;
+		}
+		dt->frames = nv;
+		for (size_t j = 0; j < res.n; j++) {
+			struct dump_frame *f = &dt->frames[dt->nframes++];
+
+			memset(f, 0, sizeof(*f));
+			f->pc = pcs[k];
+			f->function = res.frames[j].name;
+			f->file = res.frames[j].file;
+			f->line = res.frames[j].line;
+			f->module = module ? strdup(module) : NULL;
+			f->inlined = j + 1 < res.n;
+			res.frames[j].name = res.frames[j].file = NULL;
+		}
+		symbolize_result_fini(&res);
+	}
+	return 0;
+}
+
+/* After the process runs again: unwind, symbolize, name the waits. */
+static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, struct dump *d)
+{
+	uint64_t *pcs = calloc((size_t)s->o->max_depth, sizeof(*pcs));
+	int err = 0;
+
+	if (!pcs)
+		return -ENOMEM;
+	d->threads = calloc(n ? n : 1, sizeof(*d->threads));
+	if (!d->threads) {
+		free(pcs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		struct dump_capture *c = &caps[i];
+		struct dump_thread *dt = &d->threads[d->n++];
+		struct unwind_result ur = { 0 };
+
+		dt->tid = c->tid;
+		memcpy(dt->name, c->ts.name, sizeof(dt->name));
+		dt->state = c->ts.state;
+		dt->cpu_ns = c->ts.cpu_ns;
+		memcpy(dt->wchan, c->ts.wchan, sizeof(dt->wchan));
+		dt->syscall_nr = c->captured ? (long)(long long)c->snap.regs.orig_rax : c->ts.syscall_nr;
+		/* /proc said running, but the stop found it asleep in a call
+		 * (it blocked in between): the stop is the later truth. */
+		if (c->captured && c->how == DUMP_HOW_STOP && dt->state == 'R' &&
+		    dump_stop_was_blocked(&c->snap.regs))
+			dt->state = 'S';
+		if (dt->syscall_nr >= 0) {
+			const struct user_regs_struct *r = &c->snap.regs;
+			uint64_t args[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+
+			memcpy(dt->syscall_args, c->captured ? args : c->ts.args, sizeof(args));
+		}
+		dt->partial = c->how == DUMP_HOW_PASSIVE;
+		dt->captured = c->captured;
+		dt->unwind_end = "complete";
+		if (c->ts.state == 'D')
+			dt->kernel_stack = threadstate_kernel_stack(s->o->pid, dt->tid);
+		if (!c->captured)
+			continue;
+		unwind_stack(s->unw, &c->snap, pcs, (size_t)s->o->max_depth, &ur);
+		if (ur.end == UNWIND_END_UNMAPPED && session_refresh_maps(s, false))
+			unwind_stack(s->unw, &c->snap, pcs, (size_t)s->o->max_depth, &ur);
+		dt->unwind_end = unwind_end_str(ur.end);
+		err = dump_add_frames(s, dt, pcs, ur.n);
+		if (!err && c->has_futex) {
+			const char *names[16];
+			size_t k;
+
+			for (k = 0; k < dt->nframes && k < 16; k++)
+				names[k] = dt->frames[k].function;
+			locks_identify(&c->futex, names, k, &dt->wait);
+		}
+	}
+	free(pcs);
+	return err;
+}
+
+static int dump_write(const struct dump *d, enum dump_format fmt, bool group, int fd)
+{
+	struct profile *p = NULL;
+	FILE *f;
+	int err;
+
+	if (fmt == DUMP_FMT_PPROF) {
+		err = fmt_dump_profile(d, &p);
+		if (!err)
+			err = pprof_write_fd(p, fd);
+		profile_free(p);
+		return err;
+	}
+	f = fdopen(dup(fd), "w");
+	if (!f)
+		return -errno;
+	err = fmt == DUMP_FMT_JSON ? fmt_dump_json(d, f) : fmt_dump_text(d, group, f);
+	if (fclose(f) != 0 && !err)
+		err = -errno;
+	return err;
+}
+
+int cmd_dump_run(const struct options *o)
+{
+	struct session s;
+	struct dump d;
+	struct outfile of = { .fd = -1 };
+	struct dump_capture *caps = NULL;
+	enum dump_format fmt = dump_pick_format(o);
+	char msg[512];
+	size_t n = 0;
+	int code, err;
+
+	memset(&d, 0, sizeof(d));
+	code = session_preflight(&s, o, msg, sizeof(msg));
+	if (code)
+		goto out_msg;
+	err = outfile_open(&of, o->output ? o->output : "-");
+	if (err) {
+		snprintf(msg, sizeof(msg), "cannot write %s: %s", o->output, error_str(err));
+		code = CLI_EXIT_FAILURE;
+		goto out_msg;
+	}
+	code = session_attach(&s, msg, sizeof(msg));
+	if (code)
+		goto out_msg;
+	/* Everything that can be read without stopping is read first, to keep
+	 * the frozen window short. */
+	caps = calloc(s.att.n ? s.att.n : 1, sizeof(*caps));
+	if (!caps) {
+		err = -ENOMEM;
+		goto out_err;
+	}
+	for (size_t i = 0; i < s.att.n; i++) {
+		struct dump_capture *c = &caps[n];
+
+		c->t = s.att.threads[i];
+		c->tid = c->t->tid;
+		if (c->t->state == ATTACH_GONE ||
+		    threadstate_read(o->pid, c->t->tid, &c->ts) != 0)
+			continue;
+		if (c->ts.state == 'T' || c->t->state == ATTACH_GROUP_STOPPED)
+			d.was_stopped = true;
+		c->how = dump_choose_how(o->pid, &c->ts);
+		err = snapshot_init(&c->snap, DUMP_STACK_BYTES);
+		if (err)
+			goto out_err;
+		n++;
+	}
+	d.pid = o->pid;
+	snprintf(d.comm, sizeof(d.comm), "%s", s.pf.comm);
+	d.time_ns = timeutil_wall_ns();
+	d.frozen_ns = dump_freeze_and_capture(&s, caps, n);
+	session_release(&s);
+	err = dump_explain(&s, caps, n, &d);
+	if (!err)
+		err = waitgraph_find_cycles(&d);
+	if (!err)
+		err = dump_write(&d, fmt, o->group || d.n > DUMP_GROUP_THRESHOLD, of.fd);
+	if (!err)
+		err = outfile_commit(&of);
+	if (err)
+		goto out_err;
+	if (o->output && !o->quiet)
+		fprintf(stderr, "Saved thread dump in %s\n", o->output);
+	goto out;
+out_err:
+	snprintf(msg, sizeof(msg), "%s", error_str(err));
+	code = CLI_EXIT_FAILURE;
+out_msg:
+	fprintf(stderr, "pprobe: %s\n", msg);
+out:
+	outfile_abort(&of);
+	for (size_t i = 0; caps && i < n; i++)
+		snapshot_fini(&caps[i].snap);
+	free(caps);
+	dump_free(&d);
+	session_close(&s);
+	return code;
+}
