@@ -140,6 +140,12 @@ void attach_compact(struct attach *a)
  * signal-delivery-stop goes with the detach, so it is still delivered. */
 static void attach_detach_now(struct attach *a, struct attach_thread *t, int sig)
 {
+	struct user_regs_struct regs;
+
+	/* Our interrupt may have broken a blocked call (see ptrace.h). */
+	if (sig == 0 && ptrace_get_regs(t->tid, &regs) == 0 &&
+	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
+		a->calls_restarted++;
 	ptrace_detach(t->tid, sig);
 	attach_mark_gone(a, t);
 }

@@ -24,6 +24,7 @@
 #include "pprobe/outfile.h"
 #include "pprobe/pprof.h"
 #include "pprobe/profile.h"
+#include "pprobe/ptrace.h"
 #include "pprobe/session.h"
 #include "pprobe/snapshot.h"
 #include "pprobe/symbolize.h"
@@ -137,6 +138,9 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 
 		if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_STOPPED) {
 			if (snapshot_capture(&c->snap, s->o->pid, c->t->tid, &s->maps) == 0) {
+				struct user_regs_struct regs = c->snap.regs;
+
+				ptrace_restart_interrupted_call(c->t->tid, &regs);
 				c->captured = true;
 				dump_read_futex(s->o->pid, c);
 			}

@@ -24,6 +24,7 @@
 #include "pprobe/outfile.h"
 #include "pprobe/pprof.h"
 #include "pprobe/procfs.h"
+#include "pprobe/ptrace.h"
 #include "pprobe/profile.h"
 #include "pprobe/session.h"
 #include "pprobe/snapshot.h"
@@ -168,6 +169,8 @@ static int record_capture(struct record *r, struct attach_thread *t)
 	if (err)
 		return err;
 	err = snapshot_capture(&r->snap, r->o->pid, t->tid, &r->s.maps);
+	if (!err)
+		ptrace_restart_interrupted_call(t->tid, &r->snap.regs);
 	attach_resume_thread(&r->s.att, t);
 	r->snap.stop_ns = timeutil_mono_ns() - t0;
 	record_note_stop(r, r->snap.stop_ns);

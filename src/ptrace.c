@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "pprobe/ptrace.h"
+#include "pprobe/syscalls.h"
 
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
@@ -93,4 +94,26 @@ int ptrace_get_regs(pid_t tid, struct user_regs_struct *regs)
 int ptrace_get_event_msg(pid_t tid, unsigned long *msg)
 {
 	return ptrace_ret(ptrace(PTRACE_GETEVENTMSG, tid, 0L, msg));
+}
+
+int ptrace_set_regs(pid_t tid, const struct user_regs_struct *regs)
+{
+	struct iovec iov = { (void *)regs, sizeof(*regs) };
+
+	return ptrace_ret(ptrace(PTRACE_SETREGSET, tid, (long)NT_PRSTATUS, &iov));
+}
+
+#define PTRACE_EINTR 4
+#define PTRACE_ERESTARTNOHAND 514
+
+int ptrace_restart_interrupted_call(pid_t tid, struct user_regs_struct *regs)
+{
+	long nr = (long)(long long)regs->orig_rax;
+	int err;
+
+	if (nr < 0 || (long long)regs->rax != -PTRACE_EINTR || !syscalls_eintr_on_stop(nr, true))
+		return 0;
+	regs->rax = (unsigned long long)-PTRACE_ERESTARTNOHAND;
+	err = ptrace_set_regs(tid, regs);
+	return err ? err : 1;
 }

@@ -45,7 +45,7 @@ static const struct syscalls_entry syscalls_table[] = {
 	{ 69, "msgsnd", true },     { 70, "msgrcv", true },      { 72, "fcntl", false },
 	{ 73, "flock", true },      { 74, "fsync", false },      { 75, "fdatasync", false },
 	{ 130, "rt_sigsuspend", true }, { 128, "rt_sigtimedwait", true },
-	{ 202, "futex", true },     { 208, "io_getevents", true }, { 220, "semtimedop", true },
+	{ 202, "futex", true },     { 208, "io_getevents", true }, { 219, "restart_syscall", true }, { 220, "semtimedop", true },
 	{ 230, "clock_nanosleep", true }, { 231, "exit_group", false },
 	{ 232, "epoll_wait", true }, { 247, "waitid", true },    { 257, "openat", false },
 	{ 270, "pselect6", true },  { 271, "ppoll", true },      { 281, "epoll_pwait", true },

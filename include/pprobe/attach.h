@@ -55,6 +55,7 @@ struct attach {
 	int stop_signal;       /* SIGINT/SIGTERM/SIGHUP received, or 0 */
 	unsigned threads_exited;
 	unsigned signals_passed;
+	unsigned calls_restarted; /* blocked calls our stop broke, restarted */
 	unsigned stuck_threads; /* could not be stopped to detach (D state) */
 };
 

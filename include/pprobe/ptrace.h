@@ -36,5 +36,17 @@ int ptrace_listen(pid_t tid);
 int ptrace_detach(pid_t tid, int sig);
 int ptrace_get_regs(pid_t tid, struct user_regs_struct *regs);
 int ptrace_get_event_msg(pid_t tid, unsigned long *msg);
+int ptrace_set_regs(pid_t tid, const struct user_regs_struct *regs);
+
+/* Undo the EINTR our stop caused.  Some blocked calls (epoll_wait,
+ * sigtimedwait, socket calls with timeouts...) fail with EINTR when the
+ * thread is stopped by PTRACE_INTERRUPT, even with no signal for it.  If
+ * regs (the registers of tid, in an interrupt stop we caused) show such a
+ * call returning -EINTR, set its return value to the kernel's internal
+ * -ERESTARTNOHAND: when the thread runs on, the kernel restarts the call
+ * as if nothing happened -- or, if a signal handler runs first, reports
+ * EINTR exactly as it would have without us.  Returns 1 if it rewrote the
+ * registers, 0 if there was nothing to do, or -errno. */
+int ptrace_restart_interrupted_call(pid_t tid, struct user_regs_struct *regs);
 
 #endif
