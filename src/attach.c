@@ -120,13 +120,20 @@ static void attach_mark_gone(struct attach *a, struct attach_thread *t)
 	t->stat_fd = t->sched_fd = -1;
 }
 
+static void attach_thread_free(struct attach *a, struct attach_thread *t)
+{
+	if (t->user && a->user_free)
+		a->user_free(t->user);
+	free(t);
+}
+
 void attach_compact(struct attach *a)
 {
 	size_t j = 0;
 
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->threads[i]->state == ATTACH_GONE)
-			free(a->threads[i]);
+			attach_thread_free(a, a->threads[i]);
 		else
 			a->threads[j++] = a->threads[i];
 	}
@@ -300,23 +307,10 @@ int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms
 	int64_t start = timeutil_mono_ns();
 	int64_t deadline = start + (int64_t)timeout_ms * 1000000;
 	struct pollfd pfd = { .fd = a->sigfd, .events = POLLIN };
-	int err;
+	int err = attach_request_stop(a, t);
 
-	if (t->state == ATTACH_GONE)
-		return -ESRCH;
-	if (t->state == ATTACH_GROUP_STOPPED)
-		return -EAGAIN;
-	if (t->state == ATTACH_STOPPED)
-		return 0;
-	if (!t->interrupt_pending) {
-		err = ptrace_interrupt(t->tid);
-		if (err) {
-			if (err == -ESRCH)
-				attach_mark_gone(a, t);
-			return err;
-		}
-		t->interrupt_pending = true;
-	}
+	if (err)
+		return err;
 	for (;;) {
 		int64_t left, now;
 
@@ -325,8 +319,6 @@ int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms
 			return 0;
 		if (t->state == ATTACH_GONE)
 			return -ESRCH;
-		if (t->state == ATTACH_GROUP_STOPPED)
-			return -EAGAIN;
 		now = timeutil_mono_ns();
 		left = deadline - now;
 		if (left <= 0)
@@ -549,7 +541,7 @@ void attach_release_all(struct attach *a, int timeout_ms)
 		if (a->threads[i]->state != ATTACH_GONE)
 			a->stuck_threads++;
 		attach_mark_gone(a, a->threads[i]);
-		free(a->threads[i]);
+		attach_thread_free(a, a->threads[i]);
 	}
 	free(a->threads);
 	free(a->index);

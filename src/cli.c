@@ -24,6 +24,9 @@ enum cli_opt_id {
 	OPT_VERBOSE,
 	OPT_FORMAT,
 	OPT_GROUP,
+	OPT_MODE,
+	OPT_KERNEL,
+	OPT_NODECOUNT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_LIST_FLAGS,
@@ -48,7 +51,10 @@ static const struct cli_opt cli_opts[] = {
 	{ "hz", 0, "N", CLI_REC, OPT_HZ, "samples per second per running thread, 1-10000 (default 100)" },
 	{ "output", 'o', "FILE", CLI_ALL, OPT_OUTPUT, "where to write (default ./pprobe.COMM.PID.TIME.cpu.pb.gz; dump: stdout)" },
 	{ "tids", 't', "TID[,TID...]", CLI_REC, OPT_TIDS, "sample only these threads" },
-	{ "format", 0, "FMT", CLI_DUMP, OPT_FORMAT, "dump format: text, json or pprof (default: from -o, else text)" },
+	{ "mode", 0, "MODE", CLI_REC, OPT_MODE, "cpu (threads on CPU, default) or wall (every thread, running or not)" },
+	{ "format", 0, "FMT", CLI_ALL, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
+	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
+	{ "kernel", 0, NULL, CLI_REC, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
 	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "no status line and no summary" },
 	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print how long threads were stopped" },
@@ -166,9 +172,30 @@ static int cli_apply(const struct cli_opt *opt, const char *val, struct options 
 	case OPT_TIDS:
 		return cli_parse_tids(val, o, err, errlen);
 	case OPT_FORMAT:
-		if (strcmp(val, "text") && strcmp(val, "json") && strcmp(val, "pprof"))
+		if (o->command == OPTIONS_CMD_DUMP && strcmp(val, "text") && strcmp(val, "json") &&
+		    strcmp(val, "pprof"))
 			return cli_fail(err, errlen, "-format: '%s' is not one of text, json, pprof", val);
+		if (o->command == OPTIONS_CMD_RECORD && strcmp(val, "pprof") && strcmp(val, "folded") &&
+		    strcmp(val, "text") && strcmp(val, "svg"))
+			return cli_fail(err, errlen, "-format: '%s' is not one of pprof, folded, text, svg",
+					val);
 		o->format = val;
+		break;
+	case OPT_MODE:
+		if (!strcmp(val, "cpu"))
+			o->wall = false;
+		else if (!strcmp(val, "wall"))
+			o->wall = true;
+		else
+			return cli_fail(err, errlen, "-mode: '%s' is not cpu or wall", val);
+		break;
+	case OPT_KERNEL:
+		o->kernel = true;
+		break;
+	case OPT_NODECOUNT:
+		if (cli_parse_long(val, 1, 100000, &v))
+			return cli_fail(err, errlen, "-nodecount: '%s' is not a count from 1 to 100000", val);
+		o->nodecount = (int)v;
 		break;
 	case OPT_GROUP:
 		o->group = true;
@@ -253,7 +280,8 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 void cli_print_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-o FILE] [-t TID,...] [-q]\n"
+		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-mode cpu|wall] [-o FILE]\n"
+		"                [-format pprof|folded|text|svg] [-t TID,...] [-q]\n"
 		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"
 		"\n"
 		"Attach to a running process with ptrace, without changing it, and tell what\n"

@@ -12,4 +12,5 @@ void options_init(struct options *o)
 	o->hz = 100;
 	o->stack_bytes = 64 * 1024;
 	o->max_depth = 256;
+	o->nodecount = 10;
 }

@@ -22,6 +22,7 @@ void stacks_fini(struct stacks *st)
 {
 	free(st->locs.v);
 	free(st->mappings.v);
+	free(st->names.v);
 	free(st->loc_buf);
 	memset(st, 0, sizeof(*st));
 }
@@ -161,10 +162,39 @@ static int stacks_truncated_location(struct stacks *st, uint64_t *id)
 	return profile_add_location(st->prof, 0, 0, &trunc, 1, id);
 }
 
-int stacks_add(struct stacks *st, const uint64_t *pcs, size_t n, bool truncated,
-	       const int64_t *values, const struct profile_label_in *labels, size_t nlabels)
+/* A frame known only by name (a kernel function): one location per name,
+ * at a made-up address outside user space so it cannot meet a real pc. */
+static int stacks_named_location(struct stacks *st, const char *name, uint64_t *id)
 {
-	size_t need = n + 1;
+	struct profile_frame f = { .name = name };
+	uint64_t h = 1469598103934665603ull;
+	struct stacks_key3 *k;
+	int err;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ull;
+	k = stacks_table_find(&st->names, h, 0, 0);
+	if (!k)
+		return -ENOMEM;
+	if (k->used) {
+		*id = k->value;
+		return 0;
+	}
+	err = profile_add_location(st->prof, 0, 0xffff000000000000ull | (st->names.n + 1), &f, 1, id);
+	if (err)
+		return err;
+	k->a = h;
+	k->value = *id;
+	k->used = true;
+	st->names.n++;
+	return 0;
+}
+
+int stacks_add(struct stacks *st, const char *const *leaf_names, size_t nleaf,
+	       const uint64_t *pcs, size_t n, bool truncated, const int64_t *values,
+	       const struct profile_label_in *labels, size_t nlabels)
+{
+	size_t need = nleaf + n + 1, at = 0;
 	int err;
 
 	if (need > st->loc_cap) {
@@ -175,17 +205,22 @@ int stacks_add(struct stacks *st, const uint64_t *pcs, size_t n, bool truncated,
 		st->loc_buf = nb;
 		st->loc_cap = need;
 	}
+	for (size_t i = 0; i < nleaf; i++) {
+		err = stacks_named_location(st, leaf_names[i], &st->loc_buf[at++]);
+		if (err)
+			return err;
+	}
 	for (size_t i = 0; i < n; i++) {
-		err = stacks_location(st, pcs[i], &st->loc_buf[i]);
+		err = stacks_location(st, pcs[i], &st->loc_buf[at++]);
 		if (err)
 			return err;
 	}
 	st->frames += n;
 	if (truncated) {
-		err = stacks_truncated_location(st, &st->loc_buf[n++]);
+		err = stacks_truncated_location(st, &st->loc_buf[at++]);
 		if (err)
 			return err;
 		st->samples_truncated++;
 	}
-	return profile_add_sample(st->prof, st->loc_buf, n, values, labels, nlabels);
+	return profile_add_sample(st->prof, st->loc_buf, at, values, labels, nlabels);
 }

@@ -39,6 +39,7 @@ struct attach_thread {
 	char name[16];
 	int64_t name_time_ns;
 	uint64_t samples;
+	void *user; /* the driver's per-thread state, freed with attach.user_free */
 };
 
 struct attach {
@@ -57,6 +58,7 @@ struct attach {
 	unsigned signals_passed;
 	unsigned calls_restarted; /* blocked calls our stop broke, restarted */
 	unsigned stuck_threads; /* could not be stopped to detach (D state) */
+	void (*user_free)(void *user); /* frees attach_thread.user; may be NULL */
 };
 
 /* Diagnosis of a failed seize, filled for the command layer to report. */
@@ -75,9 +77,10 @@ int attach_seize_all(struct attach *a, struct attach_diag *diag);
 int attach_poll(struct attach *a, int64_t timeout_ns);
 
 /* Stop t with PTRACE_INTERRUPT and wait for the stop, at most timeout_ms.
- * 0: stopped (state ATTACH_STOPPED); -ESRCH: gone; -EAGAIN: it is in a
- * job-control stop; -ETIMEDOUT: it did not stop (uninterruptible sleep) and
- * will be let go when its stop comes. */
+ * 0: stopped (state ATTACH_STOPPED; in_group_stop tells a job-control
+ * stopped thread, which resume puts back in its stop); -ESRCH: gone;
+ * -ETIMEDOUT: it did not stop (uninterruptible sleep) and will be let go
+ * when its stop comes. */
 int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms);
 
 /* Ask t to stop (PTRACE_INTERRUPT) without waiting; a job-control-stopped

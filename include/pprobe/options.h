@@ -28,7 +28,10 @@ struct options {
 	bool quiet;
 	bool verbose;         /* print stop-time statistics at the end */
 	bool group;           /* dump: fold identical stacks */
-	const char *format;   /* dump: "text", "json", "pprof"; NULL: guess from -o */
+	const char *format;   /* NULL: guess from -o (see README) */
+	bool wall;            /* record: sample every thread, not only those on CPU */
+	bool kernel;          /* record -mode wall: kernel stacks of blocked threads */
+	int nodecount;        /* rows of text reports */
 	size_t stack_bytes;   /* bytes of stack copied per sample */
 	int max_depth;        /* frames per stack */
 	const char *argv_line; /* the command line, for the profile's comment */

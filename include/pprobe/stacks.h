@@ -35,6 +35,7 @@ struct stacks {
 	struct symbolize *sym; /* borrowed */
 	struct stacks_table locs;     /* (pc, image, bias) -> location id */
 	struct stacks_table mappings; /* (start, end, offset) -> mapping id */
+	struct stacks_table names;    /* (name hash) -> location id of a named frame */
 	uint64_t *loc_buf;
 	size_t loc_cap;
 	uint64_t frames, frames_unsymbolized, samples_truncated;
@@ -45,9 +46,12 @@ void stacks_init(struct stacks *st, struct profile *prof, struct maps *maps,
 void stacks_fini(struct stacks *st);
 
 /* Add one sample: pcs leaf first as unwind_stack() gives them; truncated
- * adds a "[truncated]" root frame. */
-int stacks_add(struct stacks *st, const uint64_t *pcs, size_t n, bool truncated,
-	       const int64_t *values, const struct profile_label_in *labels, size_t nlabels);
+ * adds a "[truncated]" root frame.  leaf_names (may be NULL) are frames
+ * below the user stack known only by name -- the kernel stack of a blocked
+ * thread -- innermost first; each gets a location of its own. */
+int stacks_add(struct stacks *st, const char *const *leaf_names, size_t nleaf,
+	       const uint64_t *pcs, size_t n, bool truncated, const int64_t *values,
+	       const struct profile_label_in *labels, size_t nlabels);
 
 /* The profile location id of one pc (resolved and symbolized on first use). */
 int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id);

@@ -1,0 +1,65 @@
+/* sampler.h - one tick of sampling: which threads, how, with what labels.
+ *
+ * CPU mode: a thread is sampled only if it is on CPU now (state R) and used
+ * CPU since the last look (its schedstat run time grew); the value is the
+ * CPU time it used since its previous sample.
+ *
+ * Wall mode: every thread is sampled every tick, running or not, value the
+ * tick period, with labels state, syscall and wait.  A thread whose CPU time
+ * did not change since its last sample has not run: its previous stack and
+ * labels are reused without stopping it, so a thousand sleeping threads
+ * are not woken a thousand times a tick.  A thread in a call that a stop
+ * would break, or in uninterruptible sleep, is captured without stopping.
+ *
+ * The sampler is shared by the commands that sample over time (record,
+ * top); it adds samples to a stacks/profile pair the command owns.
+ */
+#ifndef PPROBE_SAMPLER_H
+#define PPROBE_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pprobe/snapshot.h"
+
+struct options;
+struct session;
+struct stacks;
+struct profile;
+
+struct sampler_stats {
+	int64_t *stop_ns; /* every stop's length, for the median and p99 */
+	size_t n, cap;
+	int64_t total_stop_ns;
+	uint64_t samples, reused, passive;
+	uint64_t lost_blocked, lost_timeout, lost_gone;
+};
+
+struct sampler {
+	const struct options *o;
+	struct session *s;   /* borrowed */
+	struct stacks *st;   /* borrowed */
+	struct snapshot snap;
+	uint64_t *pcs;
+	int64_t period_ns;
+	struct sampler_stats stats;
+};
+
+int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
+		 struct stacks *st);
+void sampler_fini(struct sampler *sp);
+
+/* Sample types, period and default type of the profile for o's mode. */
+int sampler_setup_profile(struct profile *p, const struct options *o);
+
+/* Take a first look at every thread's CPU time (the window starts now). */
+void sampler_prime(struct sampler *sp);
+
+/* One tick: sample the threads the mode asks for. */
+int sampler_tick(struct sampler *sp, int64_t now);
+
+/* "stopped threads N times: median X, p99 Y, total Z" and losses, one line. */
+void sampler_format_stats(struct sampler *sp, char *buf, size_t len);
+
+#endif

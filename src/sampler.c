@@ -1,0 +1,543 @@
+/* sampler.c - per-tick sampling in CPU and wall mode (see sampler.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pprobe/attach.h"
+#include "pprobe/locks.h"
+#include "pprobe/options.h"
+#include "pprobe/procfs.h"
+#include "pprobe/profile.h"
+#include "pprobe/ptrace.h"
+#include "pprobe/sampler.h"
+#include "pprobe/session.h"
+#include "pprobe/stacks.h"
+#include "pprobe/syscalls.h"
+#include "pprobe/threadstate.h"
+#include "pprobe/timeutil.h"
+#include "pprobe/unwind.h"
+
+/* How long to wait for an interrupted thread to stop before giving up on
+ * this sample (a thread in uninterruptible sleep does not stop). */
+#define SAMPLER_STOP_TIMEOUT_MS 100
+#define SAMPLER_NAME_REFRESH_NS 1000000000LL
+#define SAMPLER_MAX_KFRAMES 32
+#define SYS_FUTEX_NR 202
+
+/* What wall mode remembers of a thread between ticks (attach_thread.user). */
+struct sampler_thread {
+	uint64_t *pcs;
+	size_t n;
+	bool truncated;
+	bool valid;
+	char state[16];
+	char syscall[24];
+	char wait[64];
+	char *kframes[SAMPLER_MAX_KFRAMES];
+	size_t nk;
+	bool blocked;     /* captured asleep in a system call ... */
+	long nr;          /* ... this one, */
+	uint64_t sp, pc;  /* ... at this stack pointer and pc */
+};
+
+static void sampler_thread_clear_kframes(struct sampler_thread *st)
+{
+	for (size_t i = 0; i < st->nk; i++)
+		free(st->kframes[i]);
+	st->nk = 0;
+}
+
+static void sampler_thread_free(void *p)
+{
+	struct sampler_thread *st = p;
+
+	if (!st)
+		return;
+	sampler_thread_clear_kframes(st);
+	free(st->pcs);
+	free(st);
+}
+
+int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
+		 struct stacks *st)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->o = o;
+	sp->s = s;
+	sp->st = st;
+	sp->period_ns = 1000000000LL / o->hz;
+	s->att.user_free = sampler_thread_free;
+	sp->pcs = calloc((size_t)o->max_depth, sizeof(*sp->pcs));
+	if (!sp->pcs)
+		return -ENOMEM;
+	return snapshot_init(&sp->snap, o->stack_bytes);
+}
+
+void sampler_fini(struct sampler *sp)
+{
+	snapshot_fini(&sp->snap);
+	free(sp->pcs);
+	free(sp->stats.stop_ns);
+	sp->pcs = NULL;
+	sp->stats.stop_ns = NULL;
+}
+
+int sampler_setup_profile(struct profile *p, const struct options *o)
+{
+	const char *type = o->wall ? "wall" : "cpu";
+	int err;
+
+	err = profile_add_sample_type(p, "samples", "count");
+	if (!err)
+		err = profile_add_sample_type(p, type, "nanoseconds");
+	if (!err)
+		err = profile_set_period(p, type, "nanoseconds", 1000000000LL / o->hz);
+	if (!err)
+		err = profile_set_default_sample_type(p, type);
+	return err;
+}
+
+static void sampler_note_stop(struct sampler *sp, int64_t ns)
+{
+	struct sampler_stats *s = &sp->stats;
+
+	s->total_stop_ns += ns;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		int64_t *nv = realloc(s->stop_ns, ncap * sizeof(*nv));
+
+		if (!nv)
+			return;
+		s->stop_ns = nv;
+		s->cap = ncap;
+	}
+	s->stop_ns[s->n++] = ns;
+}
+
+/* Open the per-thread /proc files once; kept for cheap pread()s. */
+static int sampler_open_thread_files(struct sampler *sp, struct attach_thread *t)
+{
+	char path[80];
+
+	if (t->sched_fd >= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)sp->o->pid, (int)t->tid);
+	t->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)sp->o->pid, (int)t->tid);
+	t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->sched_fd < 0 || t->stat_fd < 0)
+		return -errno;
+	return 0;
+}
+
+/* Read the thread's on-CPU time; returns true if it ran since the last look
+ * (always true at the first look of wall mode, false in CPU mode, which
+ * only takes its baseline then). */
+static bool sampler_look_cpu(struct sampler *sp, struct attach_thread *t)
+{
+	char buf[256];
+	uint64_t run_ns;
+
+	if (sampler_open_thread_files(sp, t) != 0 || procfs_pread_fd(t->sched_fd, buf, sizeof(buf)) <= 0 ||
+	    procfs_parse_schedstat(buf, &run_ns, NULL) != 0)
+		return false;
+	if (!t->cpu_seen) {
+		t->cpu_seen = true;
+		t->last_cpu_ns = run_ns;
+		return sp->o->wall;
+	}
+	if (run_ns == t->last_cpu_ns)
+		return false;
+	t->pending_cpu_ns += run_ns - t->last_cpu_ns;
+	t->last_cpu_ns = run_ns;
+	return true;
+}
+
+static char sampler_state_letter(struct attach_thread *t)
+{
+	char buf[512], state = '?';
+
+	if (t->stat_fd < 0 || procfs_pread_fd(t->stat_fd, buf, sizeof(buf)) <= 0 ||
+	    procfs_parse_stat(buf, &state, NULL) != 0)
+		return '?';
+	return state;
+}
+
+void sampler_prime(struct sampler *sp)
+{
+	struct attach *a = &sp->s->att;
+
+	if (sp->o->wall)
+		return; /* wall mode's first look is a sample */
+	for (size_t i = 0; i < a->n; i++)
+		sampler_look_cpu(sp, a->threads[i]);
+}
+
+static bool sampler_wants_tid(const struct sampler *sp, pid_t tid)
+{
+	if (sp->o->ntids == 0)
+		return true;
+	for (size_t i = 0; i < sp->o->ntids; i++)
+		if (sp->o->tids[i] == tid)
+			return true;
+	return false;
+}
+
+static void sampler_refresh_name(struct sampler *sp, struct attach_thread *t, int64_t now)
+{
+	if (t->name[0] && now - t->name_time_ns < SAMPLER_NAME_REFRESH_NS)
+		return;
+	procfs_read_comm(sp->o->pid, t->tid, t->name, sizeof(t->name));
+	t->name_time_ns = now;
+}
+
+/* Stop, copy, resume: the only part of a sample the target waits for. */
+static int sampler_capture_stopped(struct sampler *sp, struct attach_thread *t)
+{
+	int64_t t0 = timeutil_mono_ns();
+	int err = attach_stop_thread(&sp->s->att, t, SAMPLER_STOP_TIMEOUT_MS);
+
+	if (err)
+		return err;
+	err = snapshot_capture(&sp->snap, sp->o->pid, t->tid, &sp->s->maps);
+	if (!err) {
+		struct user_regs_struct regs = sp->snap.regs;
+
+		ptrace_restart_interrupted_call(t->tid, &regs);
+	}
+	attach_resume_thread(&sp->s->att, t);
+	sp->snap.stop_ns = timeutil_mono_ns() - t0;
+	sampler_note_stop(sp, sp->snap.stop_ns);
+	return err;
+}
+
+/* A stop inside a system call that the kernel will restart (-ERESTARTSYS ..
+ * -ERESTART_RESTARTBLOCK in rax) found the thread blocked in it. */
+static bool sampler_stop_was_blocked(const struct user_regs_struct *r)
+{
+	long long rax = (long long)r->rax;
+
+	return (long long)r->orig_rax >= 0 && rax <= -512 && rax >= -516;
+}
+
+static void sampler_unwind(struct sampler *sp, struct unwind_result *ur)
+{
+	unwind_stack(sp->s->unw, &sp->snap, sp->pcs, (size_t)sp->o->max_depth, ur);
+	if (ur->end == UNWIND_END_UNMAPPED && session_refresh_maps(sp->s, false))
+		unwind_stack(sp->s->unw, &sp->snap, sp->pcs, (size_t)sp->o->max_depth, ur);
+}
+
+/* CPU mode: sample t if it is on CPU now. */
+static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64_t now)
+{
+	struct unwind_result ur;
+	struct profile_label_in labels[2];
+	int64_t values[2];
+	int err;
+
+	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) || sampler_state_letter(t) != 'R')
+		return 0;
+	err = sampler_capture_stopped(sp, t);
+	if (err) {
+		if (err == -ETIMEDOUT)
+			sp->stats.lost_timeout++;
+		else
+			sp->stats.lost_gone++;
+		return 0;
+	}
+	/* Found asleep in a waiting call after all: it blocked between our
+	 * look and our interrupt, or was woken and still waited for a CPU
+	 * (state R covers runnable).  Its CPU time goes to the next sample. */
+	if (((long long)sp->snap.regs.orig_rax >= 0 &&
+	     syscalls_is_waiting((long)sp->snap.regs.orig_rax)) || t->in_group_stop) {
+		sp->stats.lost_blocked++;
+		return 0;
+	}
+	/* From here on the thread runs again; the rest reads the copy. */
+	sampler_unwind(sp, &ur);
+	sampler_refresh_name(sp, t, now);
+	values[0] = 1;
+	values[1] = (int64_t)t->pending_cpu_ns;
+	t->pending_cpu_ns = 0;
+	labels[0] = (struct profile_label_in){ .key = "thread", .str = t->name };
+	labels[1] = (struct profile_label_in){ .key = "tid", .num = t->tid };
+	t->samples++;
+	sp->stats.samples++;
+	return stacks_add(sp->st, NULL, 0, sp->pcs, ur.n, ur.end != UNWIND_END_OK, values, labels, 2);
+}
+
+static const char *sampler_state_word(char letter)
+{
+	switch (letter) {
+	case 'R': return "running";
+	case 'S': return "sleeping";
+	case 'D': return "disk";
+	case 'T': case 't': return "stopped";
+	case 'Z': case 'X': return "zombie";
+	case 'I': return "idle";
+	default: return "unknown";
+	}
+}
+
+/* Names of the innermost frames of the stack just unwound, through the
+ * stacks cache (each pc is symbolized once). */
+static size_t sampler_frame_names(struct sampler *sp, size_t n, const char **names, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < max; i++) {
+		const struct profile_location *loc;
+		uint64_t id;
+
+		if (stacks_location(sp->st, sp->pcs[i], &id) != 0 ||
+		    !(loc = profile_location_by_id(sp->st->prof, id)))
+			continue;
+		for (size_t j = 0; j < loc->nlines && k < max; j++) {
+			const struct profile_function *f =
+				profile_function_by_id(sp->st->prof, loc->lines[j].function_id);
+
+			if (f)
+				names[k++] = f->name;
+		}
+	}
+	return k;
+}
+
+/* The wait label of a thread blocked in futex: "mutex 0x...", ... */
+static void sampler_wait_label(struct sampler *sp, size_t n, char *buf, size_t len)
+{
+	const struct user_regs_struct *r = &sp->snap.regs;
+	struct locks_futex f = { 0 };
+	struct dump_wait w;
+	const char *names[16];
+	size_t k;
+
+	buf[0] = '\0';
+	if ((long long)r->orig_rax != SYS_FUTEX_NR)
+		return;
+	f.uaddr = r->rdi;
+	f.op = (int)r->rsi;
+	f.val = (uint32_t)r->rdx;
+	f.window_ok = snapshot_read_word_window(sp->o->pid, r->rdi - LOCKS_WINDOW_BEFORE, f.window,
+						LOCKS_WINDOW_SIZE) == 0;
+	k = sampler_frame_names(sp, n, names, 16);
+	locks_identify(&f, names, k, &w);
+	snprintf(buf, len, "%s 0x%" PRIx64, dump_lock_kind_str(w.kind), w.addr);
+}
+
+/* "[<0>] futex_wait_queue+0x60/0x90" lines to function names. */
+static void sampler_kernel_frames(struct sampler *sp, struct attach_thread *t,
+				  struct sampler_thread *st)
+{
+	char *text = threadstate_kernel_stack(sp->o->pid, t->tid);
+	char *line, *save = NULL;
+
+	if (!text)
+		return;
+	for (line = strtok_r(text, "\n", &save); line && st->nk < SAMPLER_MAX_KFRAMES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *name = strchr(line, ']');
+		char *plus;
+
+		if (!name)
+			continue;
+		name++;
+		while (*name == ' ')
+			name++;
+		plus = strchr(name, '+');
+		if (plus)
+			*plus = '\0';
+		if (!*name)
+			continue;
+		if (asprintf(&st->kframes[st->nk], "%s [kernel]", name) >= 0)
+			st->nk++;
+	}
+	free(text);
+}
+
+/* Wall mode: capture t's stack anew (it ran since its last sample). */
+static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
+				struct sampler_thread *st)
+{
+	struct threadstate ts = { 0 };
+	struct unwind_result ur;
+	char letter = sampler_state_letter(t);
+	bool passive = false;
+	int err = 0;
+	uint64_t *nv;
+
+	if (letter == 'D' || letter == 'S') {
+		char path[96], buf[512];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)sp->o->pid, (int)t->tid);
+		if (procfs_read_file(path, buf, sizeof(buf)) > 0 &&
+		    threadstate_parse_syscall(buf, &ts) == 0 && ts.blocked_known)
+			passive = letter == 'D' ||
+				  (ts.syscall_nr >= 0 &&
+				   syscalls_eintr_on_stop(ts.syscall_nr,
+							  ts.args[0] < 65536 &&
+							  threadstate_fd_is_socket(sp->o->pid, (int)ts.args[0])));
+	}
+	/* The kernel stack is read before any stop of ours shows on it. */
+	sampler_thread_clear_kframes(st);
+	if (sp->o->kernel && letter != 'R')
+		sampler_kernel_frames(sp, t, st);
+	if (!passive) {
+		err = sampler_capture_stopped(sp, t);
+		if (err == -ETIMEDOUT && ts.blocked_known)
+			passive = true;
+		else if (err)
+			return err;
+	}
+	if (passive) {
+		err = snapshot_capture_blocked(&sp->snap, sp->o->pid, t->tid, &sp->s->maps,
+					       ts.syscall_nr, ts.args, ts.sp, ts.pc);
+		if (err)
+			return err;
+		sp->stats.passive++;
+	} else if (letter == 'R' && sampler_stop_was_blocked(&sp->snap.regs)) {
+		letter = 'S';
+	}
+	if (t->in_group_stop)
+		letter = 'T';
+	sampler_unwind(sp, &ur);
+	nv = realloc(st->pcs, (ur.n ? ur.n : 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	st->pcs = nv;
+	memcpy(st->pcs, sp->pcs, ur.n * sizeof(*nv));
+	st->n = ur.n;
+	st->truncated = ur.end != UNWIND_END_OK;
+	snprintf(st->state, sizeof(st->state), "%s", sampler_state_word(letter));
+	st->syscall[0] = st->wait[0] = '\0';
+	if (letter != 'R' && (long long)sp->snap.regs.orig_rax >= 0) {
+		const char *name = syscalls_name((long)sp->snap.regs.orig_rax);
+
+		if (name)
+			snprintf(st->syscall, sizeof(st->syscall), "%s", name);
+		else
+			snprintf(st->syscall, sizeof(st->syscall), "syscall_%lld",
+				 (long long)sp->snap.regs.orig_rax);
+		sampler_wait_label(sp, ur.n, st->wait, sizeof(st->wait));
+	}
+	st->blocked = letter != 'R' && (long long)sp->snap.regs.orig_rax >= 0;
+	st->nr = (long)(long long)sp->snap.regs.orig_rax;
+	st->sp = sp->snap.regs.rsp;
+	st->pc = sp->snap.regs.rip;
+	st->valid = true;
+	return 0;
+}
+
+/* A thread captured asleep in a call used some CPU since: is it asleep in
+ * the same call at the same place?  Then its user stack is the same (the
+ * CPU time may even be ours: a stop wakes a sleeping thread briefly).  The
+ * kernel tells without a stop. */
+static bool sampler_still_blocked(struct sampler *sp, struct attach_thread *t,
+				  const struct sampler_thread *st)
+{
+	struct threadstate ts = { 0 };
+	char path[96], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)sp->o->pid, (int)t->tid);
+	if (procfs_read_file(path, buf, sizeof(buf)) <= 0 || threadstate_parse_syscall(buf, &ts) != 0)
+		return false;
+	return ts.blocked_known && ts.syscall_nr == st->nr && ts.sp == st->sp && ts.pc == st->pc;
+}
+
+/* Wall mode: one sample of t, reusing its last stack if it has not run. */
+static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int64_t now)
+{
+	struct sampler_thread *st = t->user;
+	struct profile_label_in labels[5];
+	size_t nl = 0;
+	int64_t values[2];
+	bool ran;
+	int err;
+
+	if (!st) {
+		st = t->user = calloc(1, sizeof(*st));
+		if (!st)
+			return -ENOMEM;
+	}
+	ran = sampler_look_cpu(sp, t);
+	if (ran && st->valid && st->blocked && sampler_still_blocked(sp, t, st))
+		ran = false;
+	if (ran || !st->valid) {
+		err = sampler_wall_capture(sp, t, st);
+		if (err) {
+			if (err == -ETIMEDOUT)
+				sp->stats.lost_timeout++;
+			else
+				sp->stats.lost_gone++;
+			return err == -ENOMEM ? err : 0;
+		}
+	} else {
+		sp->stats.reused++;
+	}
+	sampler_refresh_name(sp, t, now);
+	values[0] = 1;
+	values[1] = sp->period_ns;
+	labels[nl++] = (struct profile_label_in){ .key = "thread", .str = t->name };
+	labels[nl++] = (struct profile_label_in){ .key = "tid", .num = t->tid };
+	labels[nl++] = (struct profile_label_in){ .key = "state", .str = st->state };
+	if (st->syscall[0])
+		labels[nl++] = (struct profile_label_in){ .key = "syscall", .str = st->syscall };
+	if (st->wait[0])
+		labels[nl++] = (struct profile_label_in){ .key = "wait", .str = st->wait };
+	t->samples++;
+	sp->stats.samples++;
+	return stacks_add(sp->st, (const char *const *)st->kframes, st->nk, st->pcs, st->n,
+			  st->truncated, values, labels, nl);
+}
+
+int sampler_tick(struct sampler *sp, int64_t now)
+{
+	struct attach *a = &sp->s->att;
+	int err;
+
+	/* Index loop: sampling may add threads (clone events) to the table. */
+	for (size_t i = 0; i < a->n; i++) {
+		struct attach_thread *t = a->threads[i];
+
+		if (t->state == ATTACH_GONE || !sampler_wants_tid(sp, t->tid))
+			continue;
+		err = sp->o->wall ? sampler_wall_thread(sp, t, now) : sampler_cpu_thread(sp, t, now);
+		if (err)
+			return err;
+	}
+	attach_compact(a);
+	if (a->exec_seen)
+		session_refresh_maps(sp->s, true);
+	return 0;
+}
+
+static int sampler_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void sampler_format_stats(struct sampler *sp, char *buf, size_t len)
+{
+	struct sampler_stats *s = &sp->stats;
+	char med[32] = "-", p99[32] = "-", tot[32];
+
+	if (s->n) {
+		qsort(s->stop_ns, s->n, sizeof(*s->stop_ns), sampler_cmp_i64);
+		timeutil_format_duration(s->stop_ns[s->n / 2], med, sizeof(med));
+		timeutil_format_duration(s->stop_ns[(s->n * 99) / 100], p99, sizeof(p99));
+	}
+	timeutil_format_duration(s->total_stop_ns, tot, sizeof(tot));
+	snprintf(buf, len,
+		 "stopped threads %zu times: median %s, p99 %s, total %s; %" PRIu64 " samples (%" PRIu64
+		 " reused, %" PRIu64 " captured without stopping), %" PRIu64 " lost (blocked %" PRIu64
+		 ", not stopping %" PRIu64 ", exited %" PRIu64 ")",
+		 s->n, med, p99, tot, s->samples, s->reused, s->passive,
+		 s->lost_blocked + s->lost_timeout + s->lost_gone, s->lost_blocked, s->lost_timeout,
+		 s->lost_gone);
+}
