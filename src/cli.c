@@ -34,7 +34,8 @@ enum cli_opt_id {
 
 #define CLI_REC (1u << OPTIONS_CMD_RECORD)
 #define CLI_DUMP (1u << OPTIONS_CMD_DUMP)
-#define CLI_ALL (CLI_REC | CLI_DUMP)
+#define CLI_TOP (1u << OPTIONS_CMD_TOP)
+#define CLI_ALL (CLI_REC | CLI_DUMP | CLI_TOP)
 
 struct cli_opt {
 	const char *name;  /* long name, used with one or two dashes */
@@ -48,11 +49,11 @@ struct cli_opt {
 static const struct cli_opt cli_opts[] = {
 	{ "pid", 'p', "PID", CLI_ALL, OPT_PID, "process to profile (required)" },
 	{ "seconds", 0, "N", CLI_REC, OPT_SECONDS, "length of the sampling window (default 30; fractions allowed)" },
-	{ "hz", 0, "N", CLI_REC, OPT_HZ, "samples per second per running thread, 1-10000 (default 100)" },
-	{ "output", 'o', "FILE", CLI_ALL, OPT_OUTPUT, "where to write (default ./pprobe.COMM.PID.TIME.cpu.pb.gz; dump: stdout)" },
-	{ "tids", 't', "TID[,TID...]", CLI_REC, OPT_TIDS, "sample only these threads" },
-	{ "mode", 0, "MODE", CLI_REC, OPT_MODE, "cpu (threads on CPU, default) or wall (every thread, running or not)" },
-	{ "format", 0, "FMT", CLI_ALL, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
+	{ "hz", 0, "N", CLI_REC | CLI_TOP, OPT_HZ, "samples per second per running thread, 1-10000 (default 100)" },
+	{ "output", 'o', "FILE", CLI_REC | CLI_DUMP, OPT_OUTPUT, "where to write (default ./pprobe.COMM.PID.TIME.cpu.pb.gz; dump: stdout)" },
+	{ "tids", 't', "TID[,TID...]", CLI_REC | CLI_TOP, OPT_TIDS, "sample only these threads" },
+	{ "mode", 0, "MODE", CLI_REC | CLI_TOP, OPT_MODE, "cpu (threads on CPU, default) or wall (every thread, running or not)" },
+	{ "format", 0, "FMT", CLI_REC | CLI_DUMP, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
 	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
 	{ "kernel", 0, NULL, CLI_REC, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
@@ -65,7 +66,7 @@ static const struct cli_opt cli_opts[] = {
 
 #define CLI_NOPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 
-static const char *const cli_commands[] = { "record", "dump" };
+static const char *const cli_commands[] = { "record", "dump", "top" };
 
 static int cli_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -231,6 +232,8 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 			o->command = OPTIONS_CMD_RECORD;
 		else if (!strcmp(argv[i], "dump"))
 			o->command = OPTIONS_CMD_DUMP;
+		else if (!strcmp(argv[i], "top"))
+			o->command = OPTIONS_CMD_TOP;
 		else
 			return cli_fail(err, errlen, "unknown command '%s'", argv[i]);
 		i++;
@@ -283,11 +286,13 @@ void cli_print_help(FILE *out)
 		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-mode cpu|wall] [-o FILE]\n"
 		"                [-format pprof|folded|text|svg] [-t TID,...] [-q]\n"
 		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"
+		"       pprobe top -p PID [-hz N] [-mode cpu|wall] [-t TID,...]\n"
 		"\n"
 		"Attach to a running process with ptrace, without changing it, and tell what\n"
 		"it is doing.  record (the default) samples the threads that are on CPU and\n"
 		"writes a pprof CPU profile for `go tool pprof`; dump shows every thread's\n"
-		"state, what it waits on, and its stack.\n"
+		"state, what it waits on, and its stack; top is a live view of the hottest\n"
+		"functions (q or Ctrl-C ends it).\n"
 		"\n"
 		"Flags (one or two dashes; -flag value or -flag=value):\n");
 	for (size_t i = 0; i < CLI_NOPTS; i++) {
@@ -304,7 +309,9 @@ void cli_print_help(FILE *out)
 				 opt->arg ? opt->arg : "");
 		fprintf(out, "  %-24s %s%s\n", left, opt->help,
 			opt->commands == CLI_DUMP ? " [dump]" :
-			opt->commands == CLI_REC ? " [record]" : "");
+			opt->commands == CLI_REC ? " [record]" :
+			opt->commands == (CLI_REC | CLI_TOP) ? " [record, top]" :
+			opt->commands == (CLI_REC | CLI_DUMP) ? " [record, dump]" : "");
 	}
 	fprintf(out,
 		"\n"

@@ -7,6 +7,7 @@
 #include "pprobe/cli.h"
 #include "pprobe/cmd_dump.h"
 #include "pprobe/cmd_record.h"
+#include "pprobe/cmd_top.h"
 #include "pprobe/options.h"
 
 /* The command line as one string, for the profile's comments. */
@@ -62,6 +63,9 @@ int main(int argc, char **argv)
 	switch (o.command) {
 	case OPTIONS_CMD_DUMP:
 		code = cmd_dump_run(&o);
+		break;
+	case OPTIONS_CMD_TOP:
+		code = cmd_top_run(&o);
 		break;
 	case OPTIONS_CMD_RECORD:
 	default:

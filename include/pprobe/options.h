@@ -13,6 +13,7 @@
 enum options_command {
 	OPTIONS_CMD_RECORD = 0,
 	OPTIONS_CMD_DUMP,
+	OPTIONS_CMD_TOP,
 };
 
 #define OPTIONS_MAX_TIDS 64

@@ -1,0 +1,297 @@
+/* cmd_top.c - `pprobe top`: sample like record, and every second redraw a
+ * table of the hottest functions, over the last few seconds and in total,
+ * like `top` for functions (py-spy top is the model).
+ *
+ * The sampler feeds one profile for the whole run.  Each redraw computes
+ * every function's flat and cumulative value from it; the "recent" columns
+ * are the difference from the totals of TOP_RECENT_SECONDS redraws ago.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "pprobe/cli.h"
+#include "pprobe/cmd_top.h"
+#include "pprobe/error.h"
+#include "pprobe/profile.h"
+#include "pprobe/sampler.h"
+#include "pprobe/session.h"
+#include "pprobe/stacks.h"
+#include "pprobe/timeutil.h"
+
+#define TOP_REDRAW_NS 1000000000LL
+#define TOP_RECENT_SECONDS 5
+
+/* Per-function totals at one redraw, indexed by function id. */
+struct top_totals {
+	int64_t *flat, *cum;
+	size_t n;
+};
+
+struct top {
+	const struct options *o;
+	struct session s;
+	struct profile *prof;
+	struct stacks st;
+	struct sampler sp;
+	struct top_totals ring[TOP_RECENT_SECONDS + 1];
+	size_t ring_pos, ring_count;
+	struct termios saved_tty;
+	bool tty_raw;
+	int64_t start_ns;
+};
+
+static void top_totals_free(struct top_totals *t)
+{
+	free(t->flat);
+	free(t->cum);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Flat and cum of every function in the profile (value index 1).  Cum
+ * counts a function once per sample even when it recurses. */
+static int top_totals_compute(const struct profile *p, struct top_totals *t)
+{
+	size_t nf = profile_function_count(p) + 1;
+	uint32_t *seen;
+	uint32_t stamp = 0;
+
+	top_totals_free(t);
+	t->flat = calloc(nf, sizeof(*t->flat));
+	t->cum = calloc(nf, sizeof(*t->cum));
+	seen = calloc(nf, sizeof(*seen));
+	if (!t->flat || !t->cum || !seen) {
+		free(seen);
+		top_totals_free(t);
+		return -ENOMEM;
+	}
+	t->n = nf;
+	for (size_t i = 0; i < profile_sample_count(p); i++) {
+		const struct profile_sample *s = profile_sample_at(p, i);
+		bool leaf = true;
+
+		stamp++;
+		for (size_t j = 0; j < s->nlocations; j++) {
+			const struct profile_location *loc = profile_location_by_id(p, s->location_ids[j]);
+
+			for (size_t k = 0; loc && k < loc->nlines; k++) {
+				uint64_t fid = loc->lines[k].function_id;
+
+				if (fid >= nf)
+					continue;
+				if (leaf) {
+					t->flat[fid] += s->values[1];
+					leaf = false;
+				}
+				if (seen[fid] != stamp) {
+					seen[fid] = stamp;
+					t->cum[fid] += s->values[1];
+				}
+			}
+		}
+	}
+	free(seen);
+	return 0;
+}
+
+static int64_t top_at(const struct top_totals *t, const int64_t *v, uint64_t fid)
+{
+	return fid < t->n ? v[fid] : 0;
+}
+
+struct top_row {
+	uint64_t fid;
+	int64_t rflat, rcum, tflat, tcum;
+};
+
+static int top_row_cmp(const void *a, const void *b)
+{
+	const struct top_row *x = a, *y = b;
+
+	if (x->rflat != y->rflat)
+		return x->rflat < y->rflat ? 1 : -1;
+	if (x->tflat != y->tflat)
+		return x->tflat < y->tflat ? 1 : -1;
+	return x->tcum < y->tcum ? 1 : x->tcum > y->tcum ? -1 : 0;
+}
+
+static void top_draw(struct top *t, int64_t now)
+{
+	const struct top_totals *cur = &t->ring[t->ring_pos];
+	const struct top_totals *old = t->ring_count > TOP_RECENT_SECONDS ?
+		&t->ring[(t->ring_pos + 1) % (TOP_RECENT_SECONDS + 1)] : NULL;
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	struct top_row *rows;
+	size_t nrows = 0, live = 0;
+	int64_t rtotal = 0, ttotal = 0;
+	char a[32], b[32];
+
+	ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+	rows = calloc(cur->n ? cur->n : 1, sizeof(*rows));
+	if (!rows)
+		return;
+	for (uint64_t fid = 1; fid < cur->n; fid++) {
+		struct top_row *r = &rows[nrows];
+
+		r->fid = fid;
+		r->tflat = cur->flat[fid];
+		r->tcum = cur->cum[fid];
+		r->rflat = r->tflat - (old ? top_at(old, old->flat, fid) : 0);
+		r->rcum = r->tcum - (old ? top_at(old, old->cum, fid) : 0);
+		rtotal += r->rflat;
+		ttotal += r->tflat;
+		if (r->tcum > 0)
+			nrows++;
+	}
+	qsort(rows, nrows, sizeof(*rows), top_row_cmp);
+	for (size_t i = 0; i < t->s.att.n; i++)
+		live += t->s.att.threads[i]->state != ATTACH_GONE;
+	printf("\033[H\033[2J");
+	printf("pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)\r\n",
+	       (int)t->o->pid, t->s.pf.comm, live, t->o->wall ? "wall" : "cpu",
+	       (double)(now - t->start_ns) / 1e9, (unsigned long long)t->sp.stats.samples);
+	printf("last %ds: columns 1-2; whole run: columns 3-4\r\n\r\n", TOP_RECENT_SECONDS);
+	printf("  %%Own  %%Total   OwnTime TotalTime  Function\r\n");
+	for (size_t i = 0; i < nrows && i + 6 < (size_t)ws.ws_row; i++) {
+		const struct top_row *r = &rows[i];
+		const struct profile_function *f = profile_function_by_id(t->prof, r->fid);
+		int width = ws.ws_col > 40 ? ws.ws_col - 38 : 20;
+
+		timeutil_format_duration(r->tflat, a, sizeof(a));
+		timeutil_format_duration(r->tcum, b, sizeof(b));
+		printf("%6.1f%% %6.1f%% %9s %9s  %.*s\r\n",
+		       rtotal ? 100.0 * (double)r->rflat / (double)rtotal : 0.0,
+		       rtotal ? 100.0 * (double)r->rcum / (double)rtotal : 0.0, a, b, width,
+		       f && f->name ? f->name : "?");
+	}
+	(void)ttotal;
+	fflush(stdout);
+	free(rows);
+}
+
+static void top_tty_raw(struct top *t)
+{
+	struct termios raw;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->saved_tty) != 0)
+		return;
+	raw = t->saved_tty;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+		t->tty_raw = true;
+	printf("\033[?25l"); /* hide the cursor while drawing */
+}
+
+static void top_tty_restore(struct top *t)
+{
+	if (!t->tty_raw)
+		return;
+	tcsetattr(STDIN_FILENO, TCSANOW, &t->saved_tty);
+	printf("\033[?25h\r\n");
+	fflush(stdout);
+	t->tty_raw = false;
+}
+
+static bool top_quit_key(void)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	char c;
+
+	while (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN)) {
+		if (read(STDIN_FILENO, &c, 1) != 1)
+			return false;
+		if (c == 'q' || c == 'Q')
+			return true;
+	}
+	return false;
+}
+
+static int top_loop(struct top *t)
+{
+	int64_t period = 1000000000LL / t->o->hz;
+	int64_t next = t->start_ns + period, next_draw = t->start_ns + TOP_REDRAW_NS;
+	struct attach *a = &t->s.att;
+	int err;
+
+	for (;;) {
+		int64_t now = timeutil_mono_ns();
+
+		if (a->stop_signal || a->target_exited || top_quit_key())
+			return 0;
+		if (now < next) {
+			attach_poll(a, next - now);
+			continue;
+		}
+		err = sampler_tick(&t->sp, now);
+		if (err)
+			return err;
+		next += period;
+		if (next < now)
+			next = now + period;
+		if (now >= next_draw) {
+			t->ring_pos = (t->ring_pos + 1) % (TOP_RECENT_SECONDS + 1);
+			t->ring_count++;
+			err = top_totals_compute(t->prof, &t->ring[t->ring_pos]);
+			if (err)
+				return err;
+			top_draw(t, now);
+			next_draw += TOP_REDRAW_NS;
+		}
+	}
+}
+
+int cmd_top_run(const struct options *o)
+{
+	struct top t;
+	char msg[512];
+	int code, err;
+
+	memset(&t, 0, sizeof(t));
+	t.o = o;
+	code = session_preflight(&t.s, o, msg, sizeof(msg));
+	if (code)
+		goto out_msg;
+	t.prof = profile_new();
+	err = t.prof ? sampler_setup_profile(t.prof, o) : -ENOMEM;
+	if (err)
+		goto out_err;
+	code = session_attach(&t.s, msg, sizeof(msg));
+	if (code)
+		goto out_msg;
+	stacks_init(&t.st, t.prof, &t.s.maps, t.s.sym);
+	err = sampler_init(&t.sp, o, &t.s, &t.st);
+	if (err)
+		goto out_err;
+	t.start_ns = timeutil_mono_ns();
+	top_tty_raw(&t);
+	sampler_prime(&t.sp);
+	err = top_loop(&t);
+	top_tty_restore(&t);
+	session_release(&t.s);
+	if (t.s.att.target_exited)
+		fprintf(stderr, "pprobe: process %d exited\n", (int)o->pid);
+	if (err)
+		goto out_err;
+	goto out;
+out_err:
+	snprintf(msg, sizeof(msg), "%s", error_str(err));
+	code = CLI_EXIT_FAILURE;
+out_msg:
+	fprintf(stderr, "pprobe: %s\n", msg);
+out:
+	top_tty_restore(&t);
+	for (size_t i = 0; i <= TOP_RECENT_SECONDS; i++)
+		top_totals_free(&t.ring[i]);
+	sampler_fini(&t.sp);
+	stacks_fini(&t.st);
+	session_close(&t.s);
+	profile_free(t.prof);
+	return code;
+}
