@@ -321,8 +321,13 @@ int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms
 			return -ESRCH;
 		now = timeutil_mono_ns();
 		left = deadline - now;
-		if (left <= 0)
+		if (left <= 0) {
+			/* Give up on this stop.  When it comes after all, the
+			 * handler sees a stop nobody waits for and lets the
+			 * thread run on at once (not held until release). */
+			t->interrupt_pending = false;
 			return -ETIMEDOUT;
+		}
 		/* A running thread stops within microseconds.  Sleeping in
 		 * poll() until SIGCHLD wakes us adds the CPU's wake-up latency
 		 * to the time the target is stopped, so spin on waitpid()
@@ -365,8 +370,14 @@ void attach_wait_stopped(struct attach *a, int timeout_ms)
 		for (size_t i = 0; i < a->n && !waiting; i++)
 			waiting = a->threads[i]->interrupt_pending;
 		left = deadline - timeutil_mono_ns();
-		if (!waiting || left <= 0)
+		if (!waiting)
 			return;
+		if (left <= 0) {
+			/* As in attach_stop_thread: late stops run on. */
+			for (size_t i = 0; i < a->n; i++)
+				a->threads[i]->interrupt_pending = false;
+			return;
+		}
 		attach_poll(a, left < 1000000 ? left : 1000000);
 	}
 }
