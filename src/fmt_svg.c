@@ -44,6 +44,7 @@
 #include <strings.h>
 
 #include "pprobe/error.h"
+#include "pprobe/hashutil.h"
 #include "pprobe/fmt_svg.h"
 #include "pprobe/profile.h"
 #include "pprobe/timeutil.h"
@@ -145,37 +146,6 @@ struct svg_unit {
 	const char *label; /* "samples", "bytes": after a plain number */
 };
 
-static uint64_t svg_hash_str(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h ^ (h >> 31);
-}
-
-static uint64_t svg_hash_u64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= UINT64_C(0xff51afd7ed558ccd);
-	x ^= x >> 33;
-	x *= UINT64_C(0xc4ceb9fe1a85ec53);
-	x ^= x >> 33;
-	return x;
-}
-
-/* Smallest power of two >= 2 * n (and >= 16): a table at most half full. */
-static size_t svg_slots_for(size_t n)
-{
-	size_t s = 16;
-
-	while (s < n * 2)
-		s *= 2;
-	return s;
-}
-
 /* Grow *arr (of *cap elements of size) to hold n + 1; -ENOMEM. */
 static int svg_reserve(void **arr, size_t *cap, size_t n, size_t size)
 {
@@ -203,13 +173,13 @@ static int svg_intern_name(struct svg_graph *g, const char *s, int copy, uint32_
 	int rc;
 
 	if (g->nnames * 2 >= g->nname_slots) {
-		size_t n = svg_slots_for(g->nnames + 1);
+		size_t n = hashutil_slots_for(g->nnames + 1);
 		uint32_t *slots = calloc(n, sizeof(*slots));
 
 		if (!slots)
 			return -ENOMEM;
 		for (i = 0; i < g->nnames; i++) {
-			for (j = svg_hash_str(g->names[i].s) & (n - 1); slots[j]; j = (j + 1) & (n - 1))
+			for (j = hashutil_str(g->names[i].s) & (n - 1); slots[j]; j = (j + 1) & (n - 1))
 				;
 			slots[j] = (uint32_t)i + 1;
 		}
@@ -218,7 +188,7 @@ static int svg_intern_name(struct svg_graph *g, const char *s, int copy, uint32_
 		g->nname_slots = n;
 	}
 	mask = g->nname_slots - 1;
-	for (j = svg_hash_str(s) & mask; g->name_slots[j]; j = (j + 1) & mask) {
+	for (j = hashutil_str(s) & mask; g->name_slots[j]; j = (j + 1) & mask) {
 		if (strcmp(g->names[g->name_slots[j] - 1].s, s) == 0) {
 			*idx = g->name_slots[j] - 1;
 			return 0;
@@ -290,7 +260,7 @@ static int svg_build_locations(struct svg_graph *g, const struct profile *p)
 	g->loc_count = calloc(nloc + 1, sizeof(*g->loc_count));
 	g->loc_module = calloc(nloc + 1, sizeof(*g->loc_module));
 	g->loc_names = calloc(nframes + 1, sizeof(*g->loc_names));
-	g->nloc_slots = svg_slots_for(nloc);
+	g->nloc_slots = hashutil_slots_for(nloc);
 	g->loc_slots = calloc(g->nloc_slots, sizeof(*g->loc_slots));
 	if (!g->loc_first || !g->loc_count || !g->loc_module || !g->loc_names || !g->loc_slots)
 		return -ENOMEM;
@@ -321,7 +291,7 @@ static int svg_build_locations(struct svg_graph *g, const struct profile *p)
 				return rc;
 		}
 		g->loc_count[i] = k - g->loc_first[i];
-		for (s = svg_hash_u64(l->id) & mask; g->loc_slots[s]; s = (s + 1) & mask)
+		for (s = hashutil_mix(l->id) & mask; g->loc_slots[s]; s = (s + 1) & mask)
 			;
 		g->loc_slots[s] = i + 1;
 	}
@@ -333,7 +303,7 @@ static size_t svg_location(const struct svg_graph *g, const struct profile *p, u
 {
 	size_t mask = g->nloc_slots - 1, s;
 
-	for (s = svg_hash_u64(id) & mask; g->loc_slots[s]; s = (s + 1) & mask)
+	for (s = hashutil_mix(id) & mask; g->loc_slots[s]; s = (s + 1) & mask)
 		if (profile_location_at(p, g->loc_slots[s] - 1)->id == id)
 			return g->loc_slots[s] - 1;
 	return SIZE_MAX;
@@ -341,7 +311,7 @@ static size_t svg_location(const struct svg_graph *g, const struct profile *p, u
 
 static uint64_t svg_child_hash(uint32_t parent, uint32_t name)
 {
-	return svg_hash_u64(((uint64_t)parent << 32) | name);
+	return hashutil_mix(((uint64_t)parent << 32) | name);
 }
 
 /* The next frame of cursor c, root first: its name and module; 0 at the
@@ -422,7 +392,7 @@ static int svg_build_level(struct svg_graph *g, const struct profile *p, struct 
 	const char *module;
 	int rc;
 
-	lv->nslots = svg_slots_for(n);
+	lv->nslots = hashutil_slots_for(n);
 	memset(lv->slots, 0, lv->nslots * sizeof(*lv->slots));
 	lv->ncands = 0;
 	for (i = 0; i < n; i++) {
@@ -499,7 +469,7 @@ static int svg_build(struct svg_graph *g, const struct profile *p, int vi)
 	g->nnodes = 1;
 	cur = calloc(n + 1, sizeof(*cur));
 	lv.cands = calloc(n + 1, sizeof(*lv.cands));
-	lv.slots = calloc(svg_slots_for(n), sizeof(*lv.slots));
+	lv.slots = calloc(hashutil_slots_for(n), sizeof(*lv.slots));
 	if (!cur || !lv.cands || !lv.slots) {
 		rc = -ENOMEM;
 		goto out;
@@ -721,14 +691,14 @@ static void svg_unit_of(const struct profile *p, int vi, struct svg_unit *u)
  * a module.  Saturation stays below the search highlight's (full). */
 static void svg_color(const char *module, const char *name, int *r, int *g, int *b)
 {
-	uint64_t hn = svg_hash_str(name);
+	uint64_t hn = hashutil_str(name);
 	double h, s = 0.62, l = 0.60 + (double)(hn % 13) / 100.0, c, x, m, rr, gg, bb;
 
 	if (!module) {
 		*r = *g = *b = (int)(255 * (0.66 + (double)(hn % 9) / 100.0));
 		return;
 	}
-	h = (double)(svg_hash_str(module) % 360);
+	h = (double)(hashutil_str(module) % 360);
 	c = (1 - fabs(2 * l - 1)) * s;
 	x = c * (1 - fabs(fmod(h / 60.0, 2) - 1));
 	m = l - c / 2;

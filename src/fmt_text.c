@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pprobe/hashutil.h"
 #include "pprobe/fmt_text.h"
 #include "pprobe/profile.h"
 
@@ -38,35 +39,6 @@ struct top_table {
 	size_t nloc_slots;
 };
 
-static uint64_t text_hash_str(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h ^ (h >> 31);
-}
-
-static uint64_t text_hash_u64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= UINT64_C(0xff51afd7ed558ccd);
-	x ^= x >> 33;
-	return x;
-}
-
-/* Smallest power of two >= 2 * n (and >= 16): a table at most half full. */
-static size_t text_slots_for(size_t n)
-{
-	size_t s = 16;
-
-	while (s < n * 2)
-		s *= 2;
-	return s;
-}
-
 /* Index of the node named name (copied into owned storage if copy),
  * adding it if new.  The name table is sized for the worst case up front. */
 static int top_intern(struct top_table *t, const char *name, int copy, size_t *idx)
@@ -74,7 +46,7 @@ static int top_intern(struct top_table *t, const char *name, int copy, size_t *i
 	size_t mask = t->nname_slots - 1, j;
 	struct top_node *n;
 
-	for (j = text_hash_str(name) & mask; t->name_slots[j]; j = (j + 1) & mask) {
+	for (j = hashutil_str(name) & mask; t->name_slots[j]; j = (j + 1) & mask) {
 		if (strcmp(t->nodes[t->name_slots[j] - 1].name, name) == 0) {
 			*idx = t->name_slots[j] - 1;
 			return 0;
@@ -123,12 +95,12 @@ static int top_build(struct top_table *t, const struct profile *p)
 		nframes += nl ? nl : 1;
 	}
 	t->nodes = calloc(nframes + 1, sizeof(*t->nodes));
-	t->nname_slots = text_slots_for(nframes);
+	t->nname_slots = hashutil_slots_for(nframes);
 	t->name_slots = calloc(t->nname_slots, sizeof(*t->name_slots));
 	t->loc_first = calloc(nloc + 1, sizeof(*t->loc_first));
 	t->loc_count = calloc(nloc + 1, sizeof(*t->loc_count));
 	t->loc_nodes = calloc(nframes + 1, sizeof(*t->loc_nodes));
-	t->nloc_slots = text_slots_for(nloc);
+	t->nloc_slots = hashutil_slots_for(nloc);
 	t->loc_slots = calloc(t->nloc_slots, sizeof(*t->loc_slots));
 	if (!t->nodes || !t->name_slots || !t->loc_first || !t->loc_count || !t->loc_nodes ||
 	    !t->loc_slots)
@@ -153,7 +125,7 @@ static int top_build(struct top_table *t, const struct profile *p)
 				return rc;
 		}
 		t->loc_count[i] = k - t->loc_first[i];
-		for (s = text_hash_u64(l->id) & mask; t->loc_slots[s]; s = (s + 1) & mask)
+		for (s = hashutil_mix(l->id) & mask; t->loc_slots[s]; s = (s + 1) & mask)
 			;
 		t->loc_slots[s] = i + 1;
 	}
@@ -165,7 +137,7 @@ static size_t top_location(const struct top_table *t, const struct profile *p, u
 {
 	size_t mask = t->nloc_slots - 1, s;
 
-	for (s = text_hash_u64(id) & mask; t->loc_slots[s]; s = (s + 1) & mask)
+	for (s = hashutil_mix(id) & mask; t->loc_slots[s]; s = (s + 1) & mask)
 		if (profile_location_at(p, t->loc_slots[s] - 1)->id == id)
 			return t->loc_slots[s] - 1;
 	return SIZE_MAX;

@@ -16,6 +16,7 @@
 
 #include "profile.pb-c.h"
 #include "pprobe/error.h"
+#include "pprobe/hashutil.h"
 #include "pprobe/pprof.h"
 #include "pprobe/profile.h"
 
@@ -48,17 +49,6 @@ struct encoder {
 	Perftools__Profiles__Label *labels, **label_ptrs;
 };
 
-static uint64_t strtab_hash(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h ^ (h >> 29);
-}
-
 /* Double the slot array and re-insert every string. */
 static int strtab_grow(struct strtab *st)
 {
@@ -71,7 +61,7 @@ static int strtab_grow(struct strtab *st)
 	if (!slots)
 		return -ENOMEM;
 	for (i = 0; i < st->n; i++) {
-		size_t j = strtab_hash(st->strs[i]) & (nslots - 1);
+		size_t j = hashutil_str(st->strs[i]) & (nslots - 1);
 
 		while (slots[j])
 			j = (j + 1) & (nslots - 1);
@@ -97,7 +87,7 @@ static int strtab_index(struct strtab *st, const char *s, int64_t *idx)
 		if (rc)
 			return rc;
 	}
-	for (j = strtab_hash(s) & (st->nslots - 1); st->slots[j]; j = (j + 1) & (st->nslots - 1)) {
+	for (j = hashutil_str(s) & (st->nslots - 1); st->slots[j]; j = (j + 1) & (st->nslots - 1)) {
 		if (strcmp(st->strs[st->slots[j] - 1], s) == 0) {
 			*idx = (int64_t)(st->slots[j] - 1);
 			return 0;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "pprobe/error.h"
+#include "pprobe/hashutil.h"
 #include "pprobe/profile.h"
 
 /* One slot: the key's full hash and the entry's array index + 1 (0: empty). */
@@ -82,39 +83,9 @@ struct profile {
 
 /* ---- hashing ---- */
 
-static uint64_t hash_mix(uint64_t x)
-{
-	/* splitmix64's finalizer: every input bit affects every output bit. */
-	x ^= x >> 30;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
-static uint64_t hash_combine(uint64_t h, uint64_t v)
-{
-	return hash_mix(h ^ (v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2)));
-}
-
-/* FNV-1a over the bytes of s; NULL hashes apart from "". */
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	if (!s)
-		return 1;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return hash_mix(h);
-}
-
 static uint64_t hash_ptr(const void *ptr)
 {
-	return hash_mix((uint64_t)(uintptr_t)ptr);
+	return hashutil_mix((uint64_t)(uintptr_t)ptr);
 }
 
 /* ---- open-addressing table ---- */
@@ -235,7 +206,7 @@ static int strpool_intern(struct strpool *pool, const char *s, char **out)
 	rc = htab_reserve(&pool->tab);
 	if (rc)
 		return rc;
-	h = hash_str(s);
+	h = hashutil_str(s);
 	slot = htab_probe(&pool->tab, h, strpool_eq, pool, s);
 	if (slot->val) {
 		*out = pool->strs[slot->val - 1];
@@ -391,7 +362,7 @@ static int mapping_id_eq(const void *owner, size_t idx, const void *key)
 
 static const struct profile_mapping *mapping_by_id(const struct profile *p, uint64_t id)
 {
-	size_t i = htab_find(&p->mapping_ids, hash_mix(id), mapping_id_eq, p, &id);
+	size_t i = htab_find(&p->mapping_ids, hashutil_mix(id), mapping_id_eq, p, &id);
 
 	return i == SIZE_MAX ? NULL : &p->mappings[i];
 }
@@ -401,7 +372,7 @@ int profile_put_mapping(struct profile *p, const struct profile_mapping *m)
 {
 	struct profile_mapping copy = *m;
 	struct htab_slot *slot;
-	uint64_t h = hash_mix(m->id);
+	uint64_t h = hashutil_mix(m->id);
 	int rc;
 
 	if (m->id == 0)
@@ -478,13 +449,13 @@ static uint64_t function_key_hash(const struct profile_function *f)
 {
 	uint64_t h = hash_ptr(f->name);
 
-	h = hash_combine(h, hash_ptr(f->system_name));
-	return hash_combine(h, hash_ptr(f->file));
+	h = hashutil_combine(h, hash_ptr(f->system_name));
+	return hashutil_combine(h, hash_ptr(f->file));
 }
 
 static const struct profile_function *function_by_id(const struct profile *p, uint64_t id)
 {
-	size_t i = htab_find(&p->function_ids, hash_mix(id), function_id_eq, p, &id);
+	size_t i = htab_find(&p->function_ids, hashutil_mix(id), function_id_eq, p, &id);
 
 	return i == SIZE_MAX ? NULL : &p->functions[i];
 }
@@ -510,7 +481,7 @@ static int function_intern_strings(struct profile *p, const char *name, const ch
 static int function_append(struct profile *p, const struct profile_function *f)
 {
 	struct htab_slot *idslot, *keyslot;
-	uint64_t idh = hash_mix(f->id), keyh = function_key_hash(f);
+	uint64_t idh = hashutil_mix(f->id), keyh = function_key_hash(f);
 	int rc;
 
 	rc = array_reserve((void **)&p->functions, &p->functions_cap, p->nfunctions,
@@ -600,12 +571,12 @@ static int location_key_eq(const void *owner, size_t idx, const void *key)
 
 static uint64_t location_key_hash(uint64_t mapping_id, uint64_t address)
 {
-	return hash_combine(hash_mix(mapping_id), address);
+	return hashutil_combine(hashutil_mix(mapping_id), address);
 }
 
 static const struct profile_location *location_by_id(const struct profile *p, uint64_t id)
 {
-	size_t i = htab_find(&p->location_ids, hash_mix(id), location_id_eq, p, &id);
+	size_t i = htab_find(&p->location_ids, hashutil_mix(id), location_id_eq, p, &id);
 
 	return i == SIZE_MAX ? NULL : &p->locations[i];
 }
@@ -618,7 +589,7 @@ static int location_append(struct profile *p, uint64_t id, uint64_t mapping_id,
 {
 	struct location_key k = { mapping_id, address };
 	struct htab_slot *idslot, *keyslot;
-	uint64_t idh = hash_mix(id), keyh = location_key_hash(mapping_id, address);
+	uint64_t idh = hashutil_mix(id), keyh = location_key_hash(mapping_id, address);
 	int rc;
 
 	rc = array_reserve((void **)&p->locations, &p->locations_cap, p->nlocations,
@@ -753,16 +724,16 @@ static int sample_key_eq(const void *owner, size_t idx, const void *key)
 
 static uint64_t sample_key_hash(const struct sample_key *k)
 {
-	uint64_t h = hash_mix(k->nlocations);
+	uint64_t h = hashutil_mix(k->nlocations);
 	size_t i;
 
 	for (i = 0; i < k->nlocations; i++)
-		h = hash_combine(h, k->location_ids[i]);
+		h = hashutil_combine(h, k->location_ids[i]);
 	for (i = 0; i < k->nlabels; i++) {
-		h = hash_combine(h, hash_ptr(k->labels[i].key));
-		h = hash_combine(h, hash_ptr(k->labels[i].str));
-		h = hash_combine(h, (uint64_t)k->labels[i].num);
-		h = hash_combine(h, hash_ptr(k->labels[i].num_unit));
+		h = hashutil_combine(h, hash_ptr(k->labels[i].key));
+		h = hashutil_combine(h, hash_ptr(k->labels[i].str));
+		h = hashutil_combine(h, (uint64_t)k->labels[i].num);
+		h = hashutil_combine(h, hash_ptr(k->labels[i].num_unit));
 	}
 	return h;
 }
