@@ -47,18 +47,18 @@ struct cli_opt {
 };
 
 static const struct cli_opt cli_opts[] = {
-	{ "pid", 'p', "PID", CLI_ALL, OPT_PID, "process to profile (required)" },
+	{ "pid", 'p', "PID", CLI_ALL, OPT_PID, "process to attach to (required)" },
 	{ "seconds", 0, "N", CLI_REC, OPT_SECONDS, "length of the sampling window (default 30; fractions allowed)" },
-	{ "hz", 0, "N", CLI_REC | CLI_TOP, OPT_HZ, "samples per second per running thread, 1-10000 (default 100)" },
-	{ "output", 'o', "FILE", CLI_REC | CLI_DUMP, OPT_OUTPUT, "where to write (default ./pprobe.COMM.PID.TIME.cpu.pb.gz; dump: stdout)" },
+	{ "hz", 0, "N", CLI_REC | CLI_TOP, OPT_HZ, "samples per second of each thread sampled (cpu: running ones; wall: all), 1-10000 (default 100)" },
+	{ "output", 'o', "FILE", CLI_REC | CLI_DUMP, OPT_OUTPUT, "where to write; - for stdout (default ./pprobe.COMM.PID.TIME.MODE.pb.gz; dump: stdout)" },
 	{ "tids", 't', "TID[,TID...]", CLI_REC | CLI_TOP, OPT_TIDS, "sample only these threads" },
 	{ "mode", 0, "MODE", CLI_REC | CLI_TOP, OPT_MODE, "cpu (threads on CPU, default) or wall (every thread, running or not)" },
 	{ "format", 0, "FMT", CLI_REC | CLI_DUMP, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
 	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
-	{ "kernel", 0, NULL, CLI_REC, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
+	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
 	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "no status line and no summary" },
-	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print how long threads were stopped" },
+	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print how long threads were stopped (record, top) or the process frozen (dump)" },
 	{ "help", 'h', NULL, CLI_ALL, OPT_HELP, "show this help" },
 	{ "version", 0, NULL, CLI_ALL, OPT_VERSION, "show the version" },
 	{ "list-flags", 0, NULL, CLI_ALL, OPT_LIST_FLAGS, NULL },
@@ -134,13 +134,13 @@ static int cli_parse_tids(const char *s, struct options *o, char *err, size_t er
 	return 0;
 }
 
-static int cli_apply(const struct cli_opt *opt, const char *val, struct options *o,
-		     enum cli_action *action, char *err, size_t errlen)
+static int cli_apply(const struct cli_opt *opt, const char *typed, const char *val,
+		     struct options *o, enum cli_action *action, char *err, size_t errlen)
 {
 	long v;
 
 	if (!(opt->commands & (1u << o->command)))
-		return cli_fail(err, errlen, "-%s is not a flag of '%s'", opt->name,
+		return cli_fail(err, errlen, "%s is not a flag of '%s'", typed,
 				cli_commands[o->command]);
 	switch (opt->id) {
 	case OPT_PID:
@@ -242,6 +242,7 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 		const char *a = argv[i];
 		const char *name, *eq, *val = NULL;
 		const struct cli_opt *opt;
+		char typed[64];
 		size_t nlen;
 
 		if (a[0] != '-' || a[1] == '\0')
@@ -269,7 +270,8 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 		} else if (!opt->arg && eq) {
 			return cli_fail(err, errlen, "-%s takes no value", opt->name);
 		}
-		rc = cli_apply(opt, val, o, action, err, errlen);
+		snprintf(typed, sizeof(typed), "%.*s", (int)(nlen + (size_t)(name - a)), a);
+		rc = cli_apply(opt, typed, val, o, action, err, errlen);
 		if (rc)
 			return rc;
 	}
@@ -284,9 +286,11 @@ void cli_print_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-mode cpu|wall] [-o FILE]\n"
-		"                [-format pprof|folded|text|svg] [-t TID,...] [-q]\n"
-		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"
-		"       pprobe top -p PID [-hz N] [-mode cpu|wall] [-t TID,...]\n"
+		"                [-format pprof|folded|text|svg] [-nodecount N] [-kernel]\n"
+		"                [-t TID,...] [-q] [-v]\n"
+		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group] [-q] [-v]\n"
+		"       pprobe top -p PID [-hz N] [-mode cpu|wall] [-kernel] [-t TID,...] [-q] [-v]\n"
+		"       pprobe -h | --help | --version\n"
 		"\n"
 		"Attach to a running process with ptrace, without changing it, and tell what\n"
 		"it is doing.  record (the default) samples the threads that are on CPU and\n"
@@ -307,11 +311,18 @@ void cli_print_help(FILE *out)
 		else
 			snprintf(left, sizeof(left), "-%s%s%s", opt->name, opt->arg ? " " : "",
 				 opt->arg ? opt->arg : "");
-		fprintf(out, "  %-24s %s%s\n", left, opt->help,
-			opt->commands == CLI_DUMP ? " [dump]" :
-			opt->commands == CLI_REC ? " [record]" :
-			opt->commands == (CLI_REC | CLI_TOP) ? " [record, top]" :
-			opt->commands == (CLI_REC | CLI_DUMP) ? " [record, dump]" : "");
+		fprintf(out, "  %-24s %s", left, opt->help);
+		if (opt->commands != CLI_ALL) {
+			const char *sep = " [";
+
+			for (size_t c = 0; c < sizeof(cli_commands) / sizeof(cli_commands[0]); c++)
+				if (opt->commands & (1u << c)) {
+					fprintf(out, "%s%s", sep, cli_commands[c]);
+					sep = ", ";
+				}
+			fputc(']', out);
+		}
+		fputc('\n', out);
 	}
 	fprintf(out,
 		"\n"

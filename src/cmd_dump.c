@@ -291,6 +291,26 @@ static int dump_write(const struct dump *d, enum dump_format fmt, bool group, in
 	return err;
 }
 
+/* -v: how the snapshot went. */
+static void dump_report_capture(const struct dump *d, const struct dump_capture *caps, size_t n)
+{
+	size_t stopped = 0, passive = 0, none = 0;
+	char frozen[32];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!caps[i].captured)
+			none++;
+		else if (caps[i].how == DUMP_HOW_PASSIVE)
+			passive++;
+		else
+			stopped++;
+	}
+	timeutil_format_duration(d->frozen_ns, frozen, sizeof(frozen));
+	fprintf(stderr,
+		"pprobe: process frozen %s; %zu threads stopped and copied, %zu copied without stopping, "
+		"%zu without a user stack\n", frozen, stopped, passive, none);
+}
+
 int cmd_dump_run(const struct options *o)
 {
 	struct session s;
@@ -354,6 +374,8 @@ int cmd_dump_run(const struct options *o)
 		goto out_err;
 	if (o->output && !o->quiet)
 		fprintf(stderr, "Saved thread dump in %s\n", o->output);
+	if (o->verbose)
+		dump_report_capture(&d, caps, n);
 	goto out;
 out_err:
 	snprintf(msg, sizeof(msg), "%s", error_str(err));

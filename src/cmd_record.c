@@ -133,6 +133,17 @@ static int record_loop(struct record *r)
 	return 0;
 }
 
+static const char *record_extension(enum record_format fmt)
+{
+	switch (fmt) {
+	case RECORD_FMT_FOLDED: return "folded";
+	case RECORD_FMT_TEXT: return "top.txt";
+	case RECORD_FMT_SVG: return "svg";
+	case RECORD_FMT_PPROF: break;
+	}
+	return "pb.gz";
+}
+
 static char *record_default_output(const struct record *r)
 {
 	char stamp[32], *path = NULL, comm[64];
@@ -145,8 +156,8 @@ static char *record_default_output(const struct record *r)
 	for (char *c = comm; *c; c++)
 		if (*c == '/' || *c == ' ')
 			*c = '_';
-	if (asprintf(&path, "pprobe.%s.%d.%s.%s.pb.gz", comm, (int)r->o->pid, stamp,
-		     r->o->wall ? "wall" : "cpu") < 0)
+	if (asprintf(&path, "pprobe.%s.%d.%s.%s.%s", comm, (int)r->o->pid, stamp,
+		     r->o->wall ? "wall" : "cpu", record_extension(record_pick_format(r->o))) < 0)
 		return NULL;
 	return path;
 }
