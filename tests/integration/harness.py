@@ -669,12 +669,14 @@ class Context:
             raise Failure("%s: go tool pprof failed:\n  %s" % (what, result.describe()))
         return result
 
-    def decode(self, path, what):
+    def decode(self, path, what, sample_types=None):
         """Decodes path with both readers; returns [pprof_decode's, go's] Profile.
 
         Also checks the two agree: the same stacks with the same labels and
-        summed values, and the sample types samples/count cpu/nanoseconds.
+        summed values, and the sample types (default samples/count
+        cpu/nanoseconds).
         """
+        sample_types = sample_types or SAMPLE_TYPES
         self.require_readers()
         res = self.run_command([self.pprof_decode, "--lines", path], 60)
         if res.timed_out or res.rc != 0:
@@ -690,9 +692,9 @@ class Context:
         go.top = top
         go.duration_nanos = parse_go_top_duration(top)
         for prof in (ours, go):
-            if prof.sample_types != SAMPLE_TYPES:
+            if prof.sample_types != sample_types:
                 raise Failure("%s [%s]: expected sample types %s, got %s"
-                              % (what, prof.reader, SAMPLE_TYPES, prof.sample_types))
+                              % (what, prof.reader, sample_types, prof.sample_types))
         self._compare_readers(ours, go, what)
         return [ours, go]
 
