@@ -233,6 +233,13 @@ static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, 
 		dt->cpu_ns = c->ts.cpu_ns;
 		memcpy(dt->wchan, c->ts.wchan, sizeof(dt->wchan));
 		dt->syscall_nr = c->captured ? (long)(long long)c->snap.regs.orig_rax : c->ts.syscall_nr;
+		if (dt->syscall_nr == 219) {
+			uint64_t pc = c->captured ? c->snap.regs.rip : c->ts.pc;
+			unsigned char code[7];
+
+			if (maps_read_code(&s->maps, pc - 7, code, sizeof(code)) == 0)
+				dt->syscall_nr = syscalls_resolve_restart(dt->syscall_nr, code);
+		}
 		/* /proc said running, but the stop found it asleep in a call
 		 * (it blocked in between): the stop is the later truth. */
 		if (c->captured && c->how == DUMP_HOW_STOP && dt->state == 'R' &&
@@ -352,6 +359,10 @@ int cmd_dump_run(const struct options *o)
 			continue;
 		if (c->ts.state == 'T' || c->t->state == ATTACH_GROUP_STOPPED)
 			d.was_stopped = true;
+		/* Our seize turned its job-control stop into a ptrace stop ('t');
+		 * what the process is in is the job-control stop. */
+		if (c->t->state == ATTACH_GROUP_STOPPED && c->ts.state == 't')
+			c->ts.state = 'T';
 		c->how = dump_choose_how(o->pid, &c->ts);
 		err = snapshot_init(&c->snap, DUMP_STACK_BYTES);
 		if (err)

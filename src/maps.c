@@ -288,3 +288,14 @@ int maps_resolve(struct maps *m, struct maps_entry *e, struct elfimage **img, ui
 	*bias = e->bias;
 	return 0;
 }
+
+int maps_read_code(struct maps *m, uint64_t addr, void *buf, size_t len)
+{
+	struct maps_entry *e = maps_find(m, addr);
+	struct elfimage *img;
+	uint64_t bias;
+
+	if (!e || maps_resolve(m, e, &img, &bias) != 0)
+		return -EFAULT;
+	return elfimage_read(img, addr - bias, buf, len);
+}

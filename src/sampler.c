@@ -415,13 +415,18 @@ static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
 	snprintf(st->state, sizeof(st->state), "%s", sampler_state_word(letter));
 	st->syscall[0] = st->wait[0] = '\0';
 	if (letter != 'R' && (long long)sp->snap.regs.orig_rax >= 0) {
-		const char *name = syscalls_name((long)sp->snap.regs.orig_rax);
+		long nr = (long)sp->snap.regs.orig_rax;
+		unsigned char code[7];
+		const char *name;
+
+		if (nr == 219 && maps_read_code(&sp->s->maps, sp->snap.regs.rip - 7, code, 7) == 0)
+			nr = syscalls_resolve_restart(nr, code);
+		name = syscalls_name(nr);
 
 		if (name)
 			snprintf(st->syscall, sizeof(st->syscall), "%s", name);
 		else
-			snprintf(st->syscall, sizeof(st->syscall), "syscall_%lld",
-				 (long long)sp->snap.regs.orig_rax);
+			snprintf(st->syscall, sizeof(st->syscall), "syscall_%ld", nr);
 		sampler_wait_label(sp, ur.n, st->wait, sizeof(st->wait));
 	}
 	st->blocked = letter != 'R' && (long long)sp->snap.regs.orig_rax >= 0;

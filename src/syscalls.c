@@ -5,6 +5,8 @@
  * the same whatever kernel headers it was built with.
  */
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "pprobe/syscalls.h"
 
@@ -86,4 +88,14 @@ bool syscalls_eintr_on_stop(long nr, bool on_socket)
 			if (syscalls_fd_io[i] == nr)
 				return true;
 	return false;
+}
+
+long syscalls_resolve_restart(long nr, const unsigned char code[7])
+{
+	uint32_t orig;
+
+	if (nr != 219 /* restart_syscall */ || code[0] != 0xb8 || code[5] != 0x0f || code[6] != 0x05)
+		return nr;
+	memcpy(&orig, code + 1, sizeof(orig));
+	return orig < 1024 ? (long)orig : nr;
 }

@@ -51,6 +51,10 @@ struct maps_entry *maps_find(const struct maps *m, uint64_t addr);
 /* Resolve e to its image and bias (lazily, once per entry). */
 int maps_resolve(struct maps *m, struct maps_entry *e, struct elfimage **img, uint64_t *bias);
 
+/* Copy len bytes of code at target address addr from the mapped file (never
+ * from the live target).  -EFAULT if not file-backed there. */
+int maps_read_code(struct maps *m, uint64_t addr, void *buf, size_t len);
+
 /* Is this entry executable code pprobe should report as a pprof Mapping? */
 bool maps_is_exec(const struct maps_entry *e);
 

@@ -23,4 +23,12 @@ bool syscalls_is_waiting(long nr);
  * the call's first argument is a socket, for read/write and friends). */
 bool syscalls_eintr_on_stop(long nr, bool on_socket);
 
+/* A thread whose blocked call was interrupted once (by a stop, ours or
+ * anyone's) sleeps on in restart_syscall.  The call it restarts is the one
+ * its code made: glibc's wrappers load the number right before the syscall
+ * instruction ("mov $NR, %eax; syscall": b8 imm32 0f 05), so given the 7
+ * code bytes that end at the pc after the syscall, return that number; any
+ * other nr, or other bytes, come back unchanged. */
+long syscalls_resolve_restart(long nr, const unsigned char code[7]);
+
 #endif
