@@ -102,8 +102,6 @@ struct svg_graph {
 	size_t *loc_first, *loc_count;
 	uint32_t *loc_names;
 	const char **loc_module;
-	size_t *loc_slots; /* location index + 1, by id */
-	size_t nloc_slots;
 
 	struct svg_node *nodes; /* parents before their children */
 	size_t nnodes, nodes_cap;
@@ -260,14 +258,11 @@ static int svg_build_locations(struct svg_graph *g, const struct profile *p)
 	g->loc_count = calloc(nloc + 1, sizeof(*g->loc_count));
 	g->loc_module = calloc(nloc + 1, sizeof(*g->loc_module));
 	g->loc_names = calloc(nframes + 1, sizeof(*g->loc_names));
-	g->nloc_slots = hashutil_slots_for(nloc);
-	g->loc_slots = calloc(g->nloc_slots, sizeof(*g->loc_slots));
-	if (!g->loc_first || !g->loc_count || !g->loc_module || !g->loc_names || !g->loc_slots)
+	if (!g->loc_first || !g->loc_count || !g->loc_module || !g->loc_names)
 		return -ENOMEM;
 	for (i = 0; i < nloc; i++) {
 		const struct profile_location *l = profile_location_at(p, i);
 		const struct profile_mapping *m = svg_mapping(p, l->mapping_id);
-		size_t mask = g->nloc_slots - 1, s;
 
 		g->loc_first[i] = k;
 		g->loc_module[i] = svg_module_of(m);
@@ -291,22 +286,8 @@ static int svg_build_locations(struct svg_graph *g, const struct profile *p)
 				return rc;
 		}
 		g->loc_count[i] = k - g->loc_first[i];
-		for (s = hashutil_mix(l->id) & mask; g->loc_slots[s]; s = (s + 1) & mask)
-			;
-		g->loc_slots[s] = i + 1;
 	}
 	return 0;
-}
-
-/* Model location index of id, or SIZE_MAX. */
-static size_t svg_location(const struct svg_graph *g, const struct profile *p, uint64_t id)
-{
-	size_t mask = g->nloc_slots - 1, s;
-
-	for (s = hashutil_mix(id) & mask; g->loc_slots[s]; s = (s + 1) & mask)
-		if (profile_location_at(p, g->loc_slots[s] - 1)->id == id)
-			return g->loc_slots[s] - 1;
-	return SIZE_MAX;
 }
 
 static uint64_t svg_child_hash(uint32_t parent, uint32_t name)
@@ -325,7 +306,7 @@ static int svg_cursor_next(const struct svg_graph *g, const struct profile *p,
 		if (c->loc == 0)
 			return 0;
 		c->loc--;
-		c->li = svg_location(g, p, s->location_ids[c->loc]);
+		c->li = profile_location_index(p, s->location_ids[c->loc]);
 		c->frame = 0;
 	}
 	*name = g->loc_names[g->loc_first[c->li] + c->frame++];
@@ -514,7 +495,6 @@ static void svg_graph_fini(struct svg_graph *g)
 	free(g->loc_count);
 	free(g->loc_names);
 	free(g->loc_module);
-	free(g->loc_slots);
 	free(g->nodes);
 }
 

@@ -35,8 +35,6 @@ struct top_table {
 	size_t nname_slots;
 	size_t *loc_first, *loc_count; /* per model location index */
 	size_t *loc_nodes;             /* node indices of all locations' frames */
-	size_t *loc_slots;             /* location index + 1, by id */
-	size_t nloc_slots;
 };
 
 /* Index of the node named name (copied into owned storage if copy),
@@ -78,7 +76,6 @@ static void top_fini(struct top_table *t)
 	free(t->loc_first);
 	free(t->loc_count);
 	free(t->loc_nodes);
-	free(t->loc_slots);
 }
 
 /* Build the rows and the per-location frame lists.  At most one row per
@@ -100,14 +97,10 @@ static int top_build(struct top_table *t, const struct profile *p)
 	t->loc_first = calloc(nloc + 1, sizeof(*t->loc_first));
 	t->loc_count = calloc(nloc + 1, sizeof(*t->loc_count));
 	t->loc_nodes = calloc(nframes + 1, sizeof(*t->loc_nodes));
-	t->nloc_slots = hashutil_slots_for(nloc);
-	t->loc_slots = calloc(t->nloc_slots, sizeof(*t->loc_slots));
-	if (!t->nodes || !t->name_slots || !t->loc_first || !t->loc_count || !t->loc_nodes ||
-	    !t->loc_slots)
+	if (!t->nodes || !t->name_slots || !t->loc_first || !t->loc_count || !t->loc_nodes)
 		return -ENOMEM;
 	for (i = 0; i < nloc; i++) {
 		const struct profile_location *l = profile_location_at(p, i);
-		size_t mask = t->nloc_slots - 1, s;
 
 		t->loc_first[i] = k;
 		if (l->nlines == 0) {
@@ -125,22 +118,8 @@ static int top_build(struct top_table *t, const struct profile *p)
 				return rc;
 		}
 		t->loc_count[i] = k - t->loc_first[i];
-		for (s = hashutil_mix(l->id) & mask; t->loc_slots[s]; s = (s + 1) & mask)
-			;
-		t->loc_slots[s] = i + 1;
 	}
 	return 0;
-}
-
-/* Model location index of id, or SIZE_MAX. */
-static size_t top_location(const struct top_table *t, const struct profile *p, uint64_t id)
-{
-	size_t mask = t->nloc_slots - 1, s;
-
-	for (s = hashutil_mix(id) & mask; t->loc_slots[s]; s = (s + 1) & mask)
-		if (profile_location_at(p, t->loc_slots[s] - 1)->id == id)
-			return t->loc_slots[s] - 1;
-	return SIZE_MAX;
 }
 
 /* Add every sample's value vi: flat to its leaf frame, cum once per
@@ -157,7 +136,7 @@ static int64_t top_accumulate(struct top_table *t, const struct profile *p, int 
 
 		total += v;
 		for (j = 0; j < s->nlocations; j++) {
-			size_t li = top_location(t, p, s->location_ids[j]);
+			size_t li = profile_location_index(p, s->location_ids[j]);
 
 			if (li == SIZE_MAX)
 				continue;

@@ -929,6 +929,11 @@ const struct profile_location *profile_location_by_id(const struct profile *p, u
 	return location_by_id(p, id);
 }
 
+size_t profile_location_index(const struct profile *p, uint64_t id)
+{
+	return htab_find(&p->location_ids, hashutil_mix(id), location_id_eq, p, &id);
+}
+
 size_t profile_sample_count(const struct profile *p)
 {
 	return p->nsamples;
