@@ -1,13 +1,15 @@
 /* demangle.c - symbol demangling (see demangle.h).
  *
- * C++ names go through the C++ runtime's own demangler (libstdc++'s
- * __cxa_demangle), which is what c++filt and gdb agree with.
+ * Rust names (v0 "_R..." and legacy "_ZN...17h<hash>E") go through our own
+ * demangler (demangle_rust.c); C++ names through the C++ runtime's
+ * (libstdc++'s __cxa_demangle), which is what c++filt and gdb agree with.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pprobe/demangle.h"
+#include "pprobe/demangle_rust.h"
 
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
@@ -30,7 +32,14 @@ char *demangle_name(const char *name)
 	int status = 0;
 	char *out;
 
-	if (!name || strncmp(name, "_Z", 2))
+	if (!name)
+		return NULL;
+	/* Rust first: legacy Rust symbols are also valid Itanium names, but
+	 * only the Rust demangler decodes their $LT$-style escapes. */
+	out = demangle_rust(name);
+	if (out || !strncmp(name, "_R", 2))
+		return out;
+	if (strncmp(name, "_Z", 2))
 		return NULL;
 	out = __cxa_demangle(name, NULL, NULL, &status);
 	if (status != 0 || !out) {

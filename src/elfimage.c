@@ -206,6 +206,17 @@ int elfimage_bias(const struct elfimage *img, uint64_t map_start, uint64_t map_o
 {
 	const uint64_t page = 4096;
 
+	/* The segment that starts at this page of the file, if one does: when
+	 * two segments share a file page (lld's layout), the containment test
+	 * below would pick the first. */
+	for (size_t i = 0; i < img->nloads; i++) {
+		const struct elfimage_load *l = &img->loads[i];
+
+		if ((l->offset & ~(page - 1)) == map_offset) {
+			*bias = map_start - (l->vaddr & ~(page - 1));
+			return 0;
+		}
+	}
 	for (size_t i = 0; i < img->nloads; i++) {
 		const struct elfimage_load *l = &img->loads[i];
 		uint64_t seg_off = l->offset & ~(page - 1);

@@ -8,6 +8,7 @@
 
 #include "pprobe/cli.h"
 #include "pprobe/error.h"
+#include "pprobe/perfmap.h"
 #include "pprobe/session.h"
 #include "pprobe/symbolize.h"
 #include "pprobe/timeutil.h"
@@ -86,6 +87,10 @@ int session_attach(struct session *s, char *msg, size_t len)
 		err = unwind_new(&s->maps, &s->unw);
 	if (!err)
 		err = symbolize_new(&s->sym);
+	if (!err)
+		err = perfmap_load(s->o->pid, &s->perfmap);
+	if (!err)
+		symbolize_set_perfmap(s->sym, s->perfmap);
 	if (err) {
 		snprintf(msg, len, "cannot read the memory map of process %d: %s", (int)s->o->pid,
 			 error_str(err));
@@ -128,6 +133,8 @@ void session_close(struct session *s)
 	s->unw = NULL;
 	symbolize_free(s->sym);
 	s->sym = NULL;
+	perfmap_free(s->perfmap);
+	s->perfmap = NULL;
 	maps_fini(&s->maps);
 	if (s->sigfd >= 0)
 		close(s->sigfd);

@@ -21,6 +21,7 @@
 
 #include "pprobe/demangle.h"
 #include "pprobe/elfimage.h"
+#include "pprobe/perfmap.h"
 #include "pprobe/symbolize.h"
 
 #define SYMBOLIZE_MAX_INLINE 64
@@ -35,6 +36,7 @@ struct symbolize_module {
 struct symbolize {
 	struct symbolize_module *mods;
 	size_t n, cap;
+	struct perfmap *perfmap; /* borrowed, may be NULL */
 };
 
 static char *debuginfo_path;
@@ -54,6 +56,11 @@ int symbolize_new(struct symbolize **out)
 		return -ENOMEM;
 	*out = s;
 	return 0;
+}
+
+void symbolize_set_perfmap(struct symbolize *s, struct perfmap *pm)
+{
+	s->perfmap = pm;
 }
 
 void symbolize_free(struct symbolize *s)
@@ -274,6 +281,15 @@ int symbolize_lookup(struct symbolize *s, const struct elfimage *img, uint64_t v
 		/* No DWARF scope covers it (some compilers' lambdas, code from
 		 * assembly): the symbol's name, with the line table's line. */
 		if (symname && *symname && symbolize_push_symbol(m->mod, vaddr, symname, res) == 0) {
+			res->quality = SYMBOLIZE_SYMTAB;
+			return 0;
+		}
+	}
+	if (!img && s->perfmap) {
+		const char *jit;
+
+		if (perfmap_lookup(s->perfmap, raw_pc, &jit, NULL) == 0 &&
+		    symbolize_push(res, jit, NULL, 0) == 0) {
 			res->quality = SYMBOLIZE_SYMTAB;
 			return 0;
 		}

@@ -6,6 +6,7 @@
  * then reads through access_mem, which we serve from the file's bytes.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,8 @@ struct unwind {
 struct unwind_call {
 	struct unwind *u;
 	const struct snapshot *s;
+	struct user_regs_struct regs; /* where the cursor starts: the snapshot's,
+					 or a frame found by our frame-pointer step */
 	int unmapped; /* a pc was outside every mapping */
 	int stack_miss; /* stack memory beyond the copy was needed */
 };
@@ -162,10 +165,8 @@ static int uw_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 	return -UNW_EINVAL;
 }
 
-static int uw_reg_value(const struct snapshot *s, unw_regnum_t reg, unw_word_t *v)
+static int uw_reg_value(const struct user_regs_struct *r, unw_regnum_t reg, unw_word_t *v)
 {
-	const struct user_regs_struct *r = &s->regs;
-
 	switch (reg) {
 	case UNW_X86_64_RAX: *v = r->rax; return 0;
 	case UNW_X86_64_RDX: *v = r->rdx; return 0;
@@ -201,7 +202,7 @@ static int uw_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp
 	    reg != UNW_X86_64_RDI && reg != UNW_X86_64_RSI && reg != UNW_X86_64_RDX &&
 	    reg != UNW_X86_64_R10 && reg != UNW_X86_64_R8 && reg != UNW_X86_64_R9)
 		return -UNW_EBADREG;
-	return uw_reg_value(c->s, reg, valp);
+	return uw_reg_value(&c->regs, reg, valp);
 }
 
 static int uw_access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write,
@@ -262,13 +263,88 @@ void unwind_flush(struct unwind *u)
 	unw_flush_cache(u->as, 0, 0);
 }
 
+/* Is ip the start of the rt_sigreturn trampoline (glibc's __restore_rt,
+ * musl's __restore_rt: "mov $15, %rax; syscall")?  A signal handler returns
+ * there, so the frame above a handler has exactly this ip.  libunwind's own
+ * signal-frame test marks the frame after it instead, so we look at the
+ * code ourselves, in the mapped file. */
+static bool unwind_is_sigreturn(struct unwind *u, uint64_t ip)
+{
+	static const unsigned char restore_rt[9] = { 0x48, 0xc7, 0xc0, 0x0f, 0x00,
+						     0x00, 0x00, 0x0f, 0x05 };
+	unsigned char code[9];
+
+	return maps_read_code(u->maps, ip, code, sizeof(code)) == 0 &&
+	       !memcmp(code, restore_rt, sizeof(code));
+}
+
+/* Read a word of the copied stack. */
+static bool unwind_stack_word(const struct snapshot *s, uint64_t addr, uint64_t *v)
+{
+	if (addr < s->stack_start || s->stack_len < 8 || addr - s->stack_start > s->stack_len - 8)
+		return false;
+	memcpy(v, s->stack + (addr - s->stack_start), 8);
+	return true;
+}
+
+/* Code without unwind tables (built with -fno-asynchronous-unwind-tables,
+ * or hand-written) that keeps a frame pointer: the caller's pc is at
+ * rbp+8, its rbp at rbp, its sp is rbp+16.  libunwind's own guess for such
+ * frames leaves a wrong CFA for the next frame that has CFI, so we take
+ * the step ourselves and start a fresh cursor at the caller, carrying the
+ * callee-saved registers the cursor knows.  Returns false if rbp does not
+ * point into the copied stack above sp. */
+static bool unwind_fp_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t sp)
+{
+	unw_word_t rbp, v;
+	uint64_t ret, saved_rbp;
+	static const int keep[] = { UNW_X86_64_RBX, UNW_X86_64_R12, UNW_X86_64_R13,
+				    UNW_X86_64_R14, UNW_X86_64_R15 };
+	struct user_regs_struct next;
+
+	if (unw_get_reg(cur, UNW_X86_64_RBP, &rbp) < 0 || rbp < sp || (rbp & 7) ||
+	    !unwind_stack_word(c->s, rbp, &saved_rbp) || !unwind_stack_word(c->s, rbp + 8, &ret))
+		return false;
+	memset(&next, 0, sizeof(next));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		if (unw_get_reg(cur, keep[i], &v) < 0)
+			continue;
+		switch (keep[i]) {
+		case UNW_X86_64_RBX: next.rbx = v; break;
+		case UNW_X86_64_R12: next.r12 = v; break;
+		case UNW_X86_64_R13: next.r13 = v; break;
+		case UNW_X86_64_R14: next.r14 = v; break;
+		default: next.r15 = v; break;
+		}
+	}
+	next.rip = ret;
+	next.rsp = rbp + 16;
+	next.rbp = saved_rbp;
+	c->regs = next;
+	return unw_init_remote(cur, c->u->as, c) >= 0;
+}
+
+/* Has the cursor's frame unwind info?  For a pc without any, libunwind's
+ * x86_64 unw_get_proc_info still succeeds, with a made-up one-byte range
+ * [ip, ip + 1) (so that _start and friends do not fail); that is how it is
+ * told apart. */
+static bool unwind_has_cfi(unw_cursor_t *cur, unw_word_t ip)
+{
+	unw_proc_info_t pi;
+
+	if (unw_get_proc_info(cur, &pi) < 0)
+		return false;
+	return !(pi.start_ip == ip && pi.end_ip == ip + 1);
+}
+
 int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
 		 struct unwind_result *res)
 {
-	struct unwind_call c = { .u = u, .s = s };
+	struct unwind_call c = { .u = u, .s = s, .regs = s->regs };
 	unw_cursor_t cur;
 	unw_word_t ip, sp, prev_sp;
-	int prev_signal, r;
+	bool after_sigreturn = false;
+	int r;
 
 	res->n = 0;
 	res->end = UNWIND_END_OK;
@@ -284,9 +360,19 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 		return 0;
 	}
 	prev_sp = s->regs.rsp;
-	prev_signal = unw_is_signal_frame(&cur) > 0;
 	for (;;) {
-		r = unw_step(&cur);
+		const struct maps_entry *e;
+		bool sigreturn;
+
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0)
+			break;
+		/* Not for the first frame: a leaf without CFI usually has no
+		 * frame of its own either, and libunwind's guess does better. */
+		if (res->n > 1 && !after_sigreturn && !s->regs_partial && !unwind_has_cfi(&cur, ip) &&
+		    !c.unmapped && unwind_fp_step(&c, &cur, sp))
+			r = 1;
+		else
+			r = unw_step(&cur);
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -297,9 +383,16 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0 ||
 		    ip == 0)
 			break;
+		/* A caller's pc must be code: anything else is a guess gone
+		 * wrong (a stack address, a data pointer). */
+		e = maps_find(u->maps, ip);
+		if (!e || !maps_is_exec(e)) {
+			res->end = UNWIND_END_UNMAPPED;
+			break;
+		}
 		/* The stack grows down: an outer frame never has a lower sp
 		 * (equal only across a signal frame). */
-		if (sp < prev_sp || (sp == prev_sp && !prev_signal)) {
+		if (sp < prev_sp || (sp == prev_sp && !after_sigreturn)) {
 			res->end = UNWIND_END_BAD;
 			break;
 		}
@@ -307,9 +400,13 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 			res->end = UNWIND_END_DEPTH;
 			break;
 		}
-		pcs[res->n++] = prev_signal ? ip : ip - 1;
+		/* Return addresses point after the call: step back into it.  Not
+		 * for the trampoline (a handler "returns" to its first byte) nor
+		 * for the interrupted pc above it, which is exact. */
+		sigreturn = unwind_is_sigreturn(u, ip);
+		pcs[res->n++] = sigreturn || after_sigreturn ? ip : ip - 1;
+		after_sigreturn = sigreturn;
 		prev_sp = sp;
-		prev_signal = unw_is_signal_frame(&cur) > 0;
 	}
 	return 0;
 }

@@ -31,6 +31,7 @@ struct session {
 	struct maps maps;
 	struct unwind *unw;
 	struct symbolize *sym;
+	struct perfmap *perfmap; /* JIT code names, /tmp/perf-PID.map */
 	int64_t maps_read_ns; /* when maps were last read */
 };
 

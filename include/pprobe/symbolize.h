@@ -31,7 +31,13 @@ struct symbolize_result {
 
 enum { SYMBOLIZE_NONE = 0, SYMBOLIZE_SYMTAB, SYMBOLIZE_DWARF };
 
+struct perfmap;
+
 int symbolize_new(struct symbolize **out);
+
+/* Name code outside any ELF file (JIT code) from the target's perf map;
+ * pm is borrowed and must outlive s. */
+void symbolize_set_perfmap(struct symbolize *s, struct perfmap *pm);
 void symbolize_free(struct symbolize *s);
 
 /* Symbolize ELF virtual address vaddr of img (may be NULL: unknown module,
