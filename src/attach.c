@@ -96,7 +96,7 @@ static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 	if (!t)
 		return NULL;
 	t->tid = tid;
-	t->stat_fd = t->sched_fd = -1;
+	t->stat_fd = t->sched_fd = t->comm_fd = -1;
 	a->threads[a->n++] = t;
 	if ((a->n * 2 > a->index_cap && attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128)) ||
 	    attach_index_rebuild(a, a->index_cap)) {
@@ -117,7 +117,9 @@ static void attach_mark_gone(struct attach *a, struct attach_thread *t)
 		close(t->stat_fd);
 	if (t->sched_fd >= 0)
 		close(t->sched_fd);
-	t->stat_fd = t->sched_fd = -1;
+	if (t->comm_fd >= 0)
+		close(t->comm_fd);
+	t->stat_fd = t->sched_fd = t->comm_fd = -1;
 }
 
 static void attach_thread_free(struct attach *a, struct attach_thread *t)
@@ -155,6 +157,36 @@ static void attach_detach_now(struct attach *a, struct attach_thread *t, int sig
 		a->calls_restarted++;
 	ptrace_detach(t->tid, sig);
 	attach_mark_gone(a, t);
+}
+
+/* Any ptrace stop clears a pending PTRACE_INTERRUPT (kernel/signal.c,
+ * ptrace_stop: "any trap clears pending STOP trap"); after passing on a
+ * signal or an event stop of a thread we are waiting for, ask again. */
+static void attach_reinterrupt(struct attach_thread *t)
+{
+	if (t->interrupt_pending && ptrace_interrupt(t->tid) != 0)
+		t->interrupt_pending = false;
+}
+
+/* Forget what we knew of a thread: after an exec it runs another program. */
+static void attach_thread_reset(struct attach *a, struct attach_thread *t)
+{
+	if (t->stat_fd >= 0)
+		close(t->stat_fd);
+	if (t->sched_fd >= 0)
+		close(t->sched_fd);
+	if (t->comm_fd >= 0)
+		close(t->comm_fd);
+	t->stat_fd = t->sched_fd = t->comm_fd = -1;
+	if (t->user && a->user_free)
+		a->user_free(t->user);
+	t->user = NULL;
+	t->state = ATTACH_RUNNING;
+	t->interrupt_pending = false;
+	t->in_group_stop = false;
+	t->cpu_seen = false;
+	t->pending_cpu_ns = 0;
+	t->name[0] = '\0';
 }
 
 /* One waitpid() status of thread tid.  Every path leaves the thread either
@@ -224,38 +256,48 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			attach_detach_now(a, t, st.sig);
 			return;
 		}
-		/* An interrupt we asked for stays pending across this stop. */
 		ptrace_cont(tid, st.sig);
+		attach_reinterrupt(t);
 		return;
 	case PTRACE_KIND_CLONE: {
 		unsigned long msg = 0;
 
 		if (ptrace_get_event_msg(tid, &msg) == 0 && msg)
 			attach_add(a, (pid_t)msg);
-		if (a->releasing)
+		/* attach_add may have moved nothing: threads are separate
+		 * allocations, t stays valid. */
+		if (a->releasing) {
 			attach_detach_now(a, t, 0);
-		else
+		} else {
 			ptrace_cont(tid, 0);
+			attach_reinterrupt(t);
+		}
 		return;
 	}
 	case PTRACE_KIND_EXEC:
 		/* The exec'ing thread now has the leader's id; every other
-		 * thread is gone without an exit report. */
+		 * thread is gone without an exit report, and what we knew of
+		 * the leader belongs to the old program. */
 		for (size_t i = 0; i < a->n; i++)
 			if (a->threads[i]->tid != a->pid)
 				attach_mark_gone(a, a->threads[i]);
 		t = attach_add(a, a->pid);
 		a->exec_seen = true;
-		if (t && a->releasing)
+		if (!t)
+			return;
+		attach_thread_reset(a, t);
+		if (a->releasing)
 			attach_detach_now(a, t, 0);
 		else
 			ptrace_cont(a->pid, 0);
 		return;
 	case PTRACE_KIND_OTHER:
-		if (a->releasing)
+		if (a->releasing) {
 			attach_detach_now(a, t, 0);
-		else
+		} else {
 			ptrace_cont(tid, 0);
+			attach_reinterrupt(t);
+		}
 		return;
 	}
 }

@@ -27,6 +27,7 @@
 #include "pprobe/ptrace.h"
 #include "pprobe/session.h"
 #include "pprobe/snapshot.h"
+#include "pprobe/stacks.h"
 #include "pprobe/symbolize.h"
 #include "pprobe/syscalls.h"
 #include "pprobe/threadstate.h"
@@ -171,20 +172,11 @@ static int dump_add_frames(struct session *s, struct dump_thread *dt, const uint
 			   size_t npcs)
 {
 	for (size_t k = 0; k < npcs; k++) {
-		struct maps_entry *e = maps_find(&s->maps, pcs[k]);
-		struct elfimage *img = NULL;
-		uint64_t bias = 0;
 		struct symbolize_result res;
 		struct dump_frame *nv;
-		const char *module = NULL;
+		const char *module;
 
-		if (e && maps_resolve(&s->maps, e, &img, &bias) != 0)
-			img = NULL, bias = 0;
-		if (e && e->path[0]) {
-			module = strrchr(e->path, '/');
-			module = module ? module + 1 : e->path;
-		}
-		if (symbolize_lookup(s->sym, img, pcs[k] - bias, pcs[k], &res) != 0)
+		if (stacks_symbolize(&s->maps, s->sym, pcs[k], &res, &module) != 0)
 			return -ENOMEM;
 		nv = realloc(dt->frames, (dt->nframes + res.n) * sizeof(*nv));
 		if (!nv) {

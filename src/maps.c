@@ -79,6 +79,23 @@ static int maps_parse_line(const char *line, struct maps_entry *e)
 	return 0;
 }
 
+/* Do the new entries describe the same mappings as the current ones? */
+static bool maps_same(const struct maps *m, const struct maps_entry *v, size_t n)
+{
+	if (n != m->n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct maps_entry *a = &m->v[i], *b = &v[i];
+
+		if (a->start != b->start || a->end != b->end || a->offset != b->offset ||
+		    a->inode != b->inode || a->dev_major != b->dev_major ||
+		    a->dev_minor != b->dev_minor || strcmp(a->perms, b->perms) ||
+		    strcmp(a->path, b->path))
+			return false;
+	}
+	return true;
+}
+
 int maps_read(struct maps *m)
 {
 	char path[64];
@@ -121,10 +138,11 @@ int maps_read(struct maps *m)
 		free(v);
 		return err;
 	}
+	if (!maps_same(m, v, n))
+		m->generation++;
 	maps_free_entries(m);
 	m->v = v;
 	m->n = n;
-	m->generation++;
 	return 0;
 }
 

@@ -59,9 +59,11 @@ void ptrace_classify(int status, struct ptrace_stop *out)
 int ptrace_seize(pid_t tid)
 {
 	/* TRACECLONE: the kernel seizes new threads for us, so none escapes
-	 * between two reads of /proc/PID/task.  Not TRACEFORK: children are
-	 * other processes and are left alone. */
-	return ptrace_ret(ptrace(PTRACE_SEIZE, tid, 0L, (long)PTRACE_O_TRACECLONE));
+	 * between two reads of /proc/PID/task.  TRACEEXEC: an exec is reported
+	 * (maps and per-thread state must be renewed).  Not TRACEFORK:
+	 * children are other processes and are left alone. */
+	return ptrace_ret(ptrace(PTRACE_SEIZE, tid, 0L,
+				 (long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC)));
 }
 
 int ptrace_interrupt(pid_t tid)

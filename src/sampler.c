@@ -24,7 +24,6 @@
 /* How long to wait for an interrupted thread to stop before giving up on
  * this sample (a thread in uninterruptible sleep does not stop). */
 #define SAMPLER_STOP_TIMEOUT_MS 100
-#define SAMPLER_NAME_REFRESH_NS 1000000000LL
 #define SAMPLER_MAX_KFRAMES 32
 #define SYS_FUTEX_NR 202
 
@@ -187,11 +186,24 @@ static bool sampler_wants_tid(const struct sampler *sp, pid_t tid)
 	return false;
 }
 
+/* The thread's name now (a thread pool names its threads as they start,
+ * so a cached name would be the creator's): one pread of a kept fd. */
 static void sampler_refresh_name(struct sampler *sp, struct attach_thread *t, int64_t now)
 {
-	if (t->name[0] && now - t->name_time_ns < SAMPLER_NAME_REFRESH_NS)
+	char path[80], buf[32];
+	ssize_t n;
+
+	if (t->comm_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)sp->o->pid, (int)t->tid);
+		t->comm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	n = t->comm_fd >= 0 ? procfs_pread_fd(t->comm_fd, buf, sizeof(buf)) : -1;
+	if (n <= 0)
 		return;
-	procfs_read_comm(sp->o->pid, t->tid, t->name, sizeof(t->name));
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	buf[sizeof(t->name) - 1] = '\0'; /* comm is at most 15 bytes */
+	memcpy(t->name, buf, sizeof(t->name));
 	t->name_time_ns = now;
 }
 
@@ -226,6 +238,10 @@ static bool sampler_stop_was_blocked(const struct user_regs_struct *r)
 
 static void sampler_unwind(struct sampler *sp, struct unwind_result *ur)
 {
+	/* An exec reported during this tick: the old program's maps are of no
+	 * use for this stack. */
+	if (sp->s->att.exec_seen)
+		session_refresh_maps(sp->s, true);
 	unwind_stack(sp->s->unw, &sp->snap, sp->pcs, (size_t)sp->o->max_depth, ur);
 	if (ur->end == UNWIND_END_UNMAPPED && session_refresh_maps(sp->s, false))
 		unwind_stack(sp->s->unw, &sp->snap, sp->pcs, (size_t)sp->o->max_depth, ur);
@@ -480,10 +496,10 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 				sp->stats.lost_gone++;
 			return err == -ENOMEM ? err : 0;
 		}
+		sampler_refresh_name(sp, t, now);
 	} else {
 		sp->stats.reused++;
 	}
-	sampler_refresh_name(sp, t, now);
 	values[0] = 1;
 	values[1] = sp->period_ns;
 	labels[nl++] = (struct profile_label_in){ .key = "thread", .str = t->name };
@@ -504,6 +520,7 @@ int sampler_tick(struct sampler *sp, int64_t now)
 	struct attach *a = &sp->s->att;
 	int err;
 
+	session_poll_maps(sp->s, now);
 	/* Index loop: sampling may add threads (clone events) to the table. */
 	for (size_t i = 0; i < a->n; i++) {
 		struct attach_thread *t = a->threads[i];

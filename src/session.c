@@ -15,7 +15,33 @@
 #include "pprobe/unwind.h"
 
 #define SESSION_MAPS_MIN_INTERVAL_NS (20 * 1000000LL)
+#define SESSION_MAPS_POLL_NS (10 * 1000000LL)
 #define SESSION_RELEASE_TIMEOUT_MS 500
+
+/* From here on Ctrl-C, SIGTERM and SIGHUP are events read from a signalfd,
+ * not a sudden death: set up before the output's temporary file exists, so
+ * no signal can leave it behind. */
+static int session_block_signals(struct session *s, char *msg, size_t len)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, &s->oldmask) < 0) {
+		snprintf(msg, len, "sigprocmask: %s", strerror(errno));
+		return CLI_EXIT_FAILURE;
+	}
+	s->mask_set = true;
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0) {
+		snprintf(msg, len, "signalfd: %s", strerror(errno));
+		return CLI_EXIT_FAILURE;
+	}
+	return 0;
+}
 
 int session_preflight(struct session *s, const struct options *o, char *msg, size_t len)
 {
@@ -26,7 +52,7 @@ int session_preflight(struct session *s, const struct options *o, char *msg, siz
 		snprintf(msg, len, "%s", s->pf.msg);
 		return s->pf.exit_code;
 	}
-	return 0;
+	return session_block_signals(s, msg, len);
 }
 
 /* One descriptor per thread is kept open for CPU-time reads: allow as many
@@ -55,25 +81,9 @@ static int session_attach_exit_code(int err)
 int session_attach(struct session *s, char *msg, size_t len)
 {
 	struct attach_diag diag;
-	sigset_t set;
 	int err;
 
 	session_raise_nofile();
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, &s->oldmask) < 0) {
-		snprintf(msg, len, "sigprocmask: %s", strerror(errno));
-		return CLI_EXIT_FAILURE;
-	}
-	s->mask_set = true;
-	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (s->sigfd < 0) {
-		snprintf(msg, len, "signalfd: %s", strerror(errno));
-		return CLI_EXIT_FAILURE;
-	}
 	attach_init(&s->att, s->o->pid, s->sigfd);
 	err = attach_seize_all(&s->att, &diag);
 	if (err) {
@@ -103,7 +113,8 @@ int session_attach(struct session *s, char *msg, size_t len)
 
 bool session_refresh_maps(struct session *s, bool force)
 {
-	int64_t now = timeutil_mono_ns();
+	int64_t now = timeutil_mono_ns(), took;
+	unsigned gen = s->maps.generation;
 
 	if (s->att.exec_seen) {
 		force = true;
@@ -113,9 +124,27 @@ bool session_refresh_maps(struct session *s, bool force)
 		return false;
 	if (maps_read(&s->maps) != 0)
 		return false;
+	took = timeutil_mono_ns() - now;
 	s->maps_read_ns = now;
+	s->maps_read_cost_ns = took;
+	if (s->maps.generation == gen)
+		return false;
 	unwind_flush(s->unw);
 	return true;
+}
+
+void session_poll_maps(struct session *s, int64_t now)
+{
+	/* A library unloaded and another loaded at its addresses leaves no
+	 * pc outside the maps to tell us: look again every 10 ms, or less
+	 * often when reading the maps is costly (a process with 100,000
+	 * mappings), so this stays within 2% of pprobe's own time. */
+	int64_t interval = SESSION_MAPS_POLL_NS;
+
+	if (s->maps_read_cost_ns * 50 > interval)
+		interval = s->maps_read_cost_ns * 50;
+	if (now - s->maps_read_ns >= interval)
+		session_refresh_maps(s, true);
 }
 
 void session_release(struct session *s)

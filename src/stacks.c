@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pprobe/elfimage.h"
+#include "pprobe/hashutil.h"
 #include "pprobe/maps.h"
 #include "pprobe/profile.h"
 #include "pprobe/stacks.h"
@@ -74,7 +75,10 @@ static struct stacks_key3 *stacks_table_find(struct stacks_table *t, uint64_t a,
 static int stacks_mapping_id(struct stacks *st, const struct maps_entry *e,
 			     const struct elfimage *img, uint64_t *id)
 {
-	struct stacks_key3 *k = stacks_table_find(&st->mappings, e->start, e->end, e->offset);
+	/* The file is part of the key: after a dlclose, another library can
+	 * be mapped at the same addresses. */
+	uint64_t file_key = e->offset ^ hashutil_str(e->path);
+	struct stacks_key3 *k = stacks_table_find(&st->mappings, e->start, e->end, file_key);
 	int err;
 
 	if (!k)
@@ -89,11 +93,44 @@ static int stacks_mapping_id(struct stacks *st, const struct maps_entry *e,
 		return err;
 	k->a = e->start;
 	k->b = e->end;
-	k->c = e->offset;
+	k->c = file_key;
 	k->value = *id;
 	k->used = true;
 	st->mappings.n++;
 	return 0;
+}
+
+/* Symbolize pc of mapping e (may be NULL) resolved to img/bias (img may be
+ * NULL).  A file that is not ELF we can use (corrupt, truncated) is still
+ * named, with the offset in the file. */
+static int stacks_symbolize_entry(struct symbolize *sym, const struct maps_entry *e,
+				  const struct elfimage *img, uint64_t bias, uint64_t pc,
+				  struct symbolize_result *res)
+{
+	if (img)
+		return symbolize_lookup(sym, img, NULL, pc - bias, pc, res);
+	return symbolize_lookup(sym, NULL, e && e->path[0] == '/' ? e->path : NULL,
+				e ? pc - e->start + e->offset : 0, pc, res);
+}
+
+int stacks_symbolize(struct maps *maps, struct symbolize *sym, uint64_t pc,
+		     struct symbolize_result *res, const char **module)
+{
+	struct maps_entry *e = maps_find(maps, pc);
+	struct elfimage *img = NULL;
+	uint64_t bias = 0;
+
+	if (e && maps_resolve(maps, e, &img, &bias) != 0)
+		img = NULL, bias = 0;
+	if (module) {
+		*module = NULL;
+		if (e && e->path[0]) {
+			const char *slash = strrchr(e->path, '/');
+
+			*module = slash ? slash + 1 : e->path;
+		}
+	}
+	return stacks_symbolize_entry(sym, e, img, bias, pc, res);
 }
 
 static int stacks_new_location(struct stacks *st, uint64_t pc, struct maps_entry *e,
@@ -109,7 +146,7 @@ static int stacks_new_location(struct stacks *st, uint64_t pc, struct maps_entry
 		if (err)
 			return err;
 	}
-	err = symbolize_lookup(st->sym, img, pc - bias, pc, &res);
+	err = stacks_symbolize_entry(st->sym, e, img, bias, pc, &res);
 	if (err)
 		return err;
 	if (res.quality == SYMBOLIZE_NONE)

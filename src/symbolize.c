@@ -247,23 +247,23 @@ static int symbolize_push_symbol(Dwfl_Module *mod, uint64_t vaddr, const char *s
 	return symbolize_push(res, symname, file, line);
 }
 
-static int symbolize_fallback(const struct elfimage *img, uint64_t vaddr, uint64_t raw_pc,
+static int symbolize_fallback(const char *module, uint64_t off, uint64_t raw_pc,
 			      struct symbolize_result *res)
 {
 	char buf[512];
 
-	if (img) {
-		const char *base = strrchr(img->name, '/');
+	if (module && *module) {
+		const char *base = strrchr(module, '/');
 
-		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, base ? base + 1 : img->name, vaddr);
+		snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, base ? base + 1 : module, off);
 	} else {
 		snprintf(buf, sizeof(buf), "[unknown] 0x%" PRIx64, raw_pc);
 	}
 	return symbolize_push(res, buf, NULL, 0);
 }
 
-int symbolize_lookup(struct symbolize *s, const struct elfimage *img, uint64_t vaddr,
-		     uint64_t raw_pc, struct symbolize_result *res)
+int symbolize_lookup(struct symbolize *s, const struct elfimage *img, const char *module,
+		     uint64_t vaddr, uint64_t raw_pc, struct symbolize_result *res)
 {
 	struct symbolize_module *m = img ? symbolize_module_get(s, img) : NULL;
 	const char *symname = NULL;
@@ -295,7 +295,7 @@ int symbolize_lookup(struct symbolize *s, const struct elfimage *img, uint64_t v
 		}
 	}
 	res->quality = SYMBOLIZE_NONE;
-	return symbolize_fallback(img, vaddr, raw_pc, res);
+	return symbolize_fallback(img ? img->name : module, vaddr, raw_pc, res);
 }
 
 void symbolize_result_fini(struct symbolize_result *res)

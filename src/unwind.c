@@ -12,6 +12,7 @@
 
 #include <libunwind.h>
 
+#include "pprobe/ehframe.h"
 #include "pprobe/elfimage.h"
 #include "pprobe/maps.h"
 #include "pprobe/snapshot.h"
@@ -33,10 +34,25 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define DW_EH_PE_datarel 0x30
 #define EH_TABLE_ENC (DW_EH_PE_datarel | DW_EH_PE_sdata4)
 
+/* The .eh_frame index of an image without .eh_frame_hdr (ehframe.h). */
+struct unwind_ehx {
+	const struct elfimage *img;
+	uint64_t eh_frame; /* ELF vaddr of .eh_frame */
+	struct ehframe_index idx;
+	int err;
+};
+
 struct unwind {
 	struct maps *maps;
 	unw_addr_space_t as;
+	struct unwind_ehx *ehx;
+	size_t nehx;
 };
+
+/* Where libunwind is told the one-entry search table for an FDE we found
+ * ourselves lives; access_mem serves it from unwind_call.one_entry.  No
+ * user-space mapping can be there. */
+#define UNWIND_PSEUDO_TABLE 0xfffffffffff00000ull
 
 /* Per-call state handed to the accessors as libunwind's "arg". */
 struct unwind_call {
@@ -44,6 +60,7 @@ struct unwind_call {
 	const struct snapshot *s;
 	struct user_regs_struct regs; /* where the cursor starts: the snapshot's,
 					 or a frame found by our frame-pointer step */
+	int32_t one_entry[2]; /* start_ip_offset, fde_offset */
 	int unmapped; /* a pc was outside every mapping */
 	int stack_miss; /* stack memory beyond the copy was needed */
 };
@@ -85,6 +102,53 @@ static void unwind_exec_range(const struct elfimage *img, uint64_t bias, uint64_
 	}
 }
 
+static const struct unwind_ehx *unwind_ehx_get(struct unwind *u, const struct elfimage *img)
+{
+	struct unwind_ehx *nv, *x;
+	uint64_t size;
+
+	for (size_t i = 0; i < u->nehx; i++)
+		if (u->ehx[i].img == img)
+			return &u->ehx[i];
+	nv = realloc(u->ehx, (u->nehx + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	u->ehx = nv;
+	x = &u->ehx[u->nehx++];
+	memset(x, 0, sizeof(*x));
+	x->img = img;
+	x->err = ehframe_find_section(img, &x->eh_frame, &size);
+	if (!x->err)
+		x->err = ehframe_index_build(img, x->eh_frame, size, &x->idx);
+	return x;
+}
+
+/* An image whose .eh_frame has no search table (static executables): find
+ * the FDE in our own index and hand libunwind a table of that one entry. */
+static int uw_find_proc_info_unindexed(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+				       int need_unwind_info, struct unwind_call *c,
+				       const struct elfimage *img, uint64_t bias)
+{
+	const struct unwind_ehx *x = unwind_ehx_get(c->u, img);
+	const struct ehframe_entry *e;
+	unw_dyn_info_t di;
+	uint64_t segbase;
+
+	if (!x || x->err || !(e = ehframe_index_find(&x->idx, ip - bias)))
+		return -UNW_ENOINFO;
+	segbase = x->eh_frame + bias;
+	c->one_entry[0] = (int32_t)(int64_t)(e->start + bias - segbase);
+	c->one_entry[1] = (int32_t)(int64_t)(e->fde + bias - segbase);
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = e->start + bias;
+	di.end_ip = e->end + bias;
+	di.u.rti.segbase = segbase;
+	di.u.rti.table_data = UNWIND_PSEUDO_TABLE;
+	di.u.rti.table_len = 1; /* in words: the one 8-byte entry */
+	return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info, c);
+}
+
 static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			     int need_unwind_info, void *arg)
 {
@@ -100,8 +164,10 @@ static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t
 		c->unmapped = 1;
 		return -UNW_ENOINFO;
 	}
-	if (maps_resolve(c->u->maps, e, &img, &bias) || !img->eh_frame_hdr)
+	if (maps_resolve(c->u->maps, e, &img, &bias))
 		return -UNW_ENOINFO;
+	if (!img->eh_frame_hdr)
+		return uw_find_proc_info_unindexed(as, ip, pi, need_unwind_info, c, img, bias);
 	if (elfimage_read(img, img->eh_frame_hdr, hdr, 4) || hdr[0] != 1 || hdr[3] != EH_TABLE_ENC)
 		return -UNW_ENOINFO;
 	ptr_size = unwind_enc_size(hdr[1]);
@@ -145,6 +211,10 @@ static int uw_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 
 	if (write)
 		return -UNW_EINVAL;
+	if (addr == UNWIND_PSEUDO_TABLE) {
+		memcpy(valp, c->one_entry, sizeof(*valp));
+		return 0;
+	}
 	if (addr >= s->stack_start && s->stack_len >= sizeof(*valp) &&
 	    addr - s->stack_start <= s->stack_len - sizeof(*valp)) {
 		memcpy(valp, s->stack + (addr - s->stack_start), sizeof(*valp));
@@ -254,6 +324,9 @@ void unwind_free(struct unwind *u)
 {
 	if (!u)
 		return;
+	for (size_t i = 0; i < u->nehx; i++)
+		ehframe_index_fini(&u->ehx[i].idx);
+	free(u->ehx);
 	unw_destroy_addr_space(u->as);
 	free(u);
 }
@@ -337,6 +410,37 @@ static bool unwind_has_cfi(unw_cursor_t *cur, unw_word_t ip)
 	return !(pi.start_ip == ip && pi.end_ip == ip + 1);
 }
 
+/* Does ret follow a call instruction (call rel32, or an indirect call
+ * through a register or memory operand)?  Read from the mapped file. */
+static bool unwind_follows_call(struct unwind *u, uint64_t ret)
+{
+	unsigned char code[7];
+
+	if (ret < 7 || maps_read_code(u->maps, ret - 7, code, sizeof(code)) != 0)
+		return false;
+	return code[2] == 0xe8 ||                                   /* call rel32 */
+	       (code[5] == 0xff && (code[6] & 0x38) == 0x10) ||     /* call *%reg */
+	       (code[4] == 0xff && (code[5] & 0x38) == 0x10) ||     /* call *disp8(%reg) */
+	       (code[1] == 0xff && (code[2] & 0x38) == 0x10);       /* call *disp32(...) */
+}
+
+/* The interrupted function has no CFI and we cannot trust its rbp (a leaf
+ * rarely sets one up): hand-written code such as musl's __syscall_cp_asm
+ * keeps its return address at the top of the stack.  Take it if it is
+ * code right after a call, and restart the cursor in the caller. */
+static bool unwind_leaf_step(struct unwind_call *c, unw_cursor_t *cur)
+{
+	uint64_t ret;
+	struct user_regs_struct next = c->regs;
+
+	if (!unwind_stack_word(c->s, c->regs.rsp, &ret) || !unwind_follows_call(c->u, ret))
+		return false;
+	next.rip = ret;
+	next.rsp = c->regs.rsp + 8;
+	c->regs = next;
+	return unw_init_remote(cur, c->u->as, c) >= 0;
+}
+
 int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
 		 struct unwind_result *res)
 {
@@ -368,8 +472,9 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 			break;
 		/* Not for the first frame: a leaf without CFI usually has no
 		 * frame of its own either, and libunwind's guess does better. */
-		if (res->n > 1 && !after_sigreturn && !s->regs_partial && !unwind_has_cfi(&cur, ip) &&
-		    !c.unmapped && unwind_fp_step(&c, &cur, sp))
+		if (!after_sigreturn && !c.unmapped && !unwind_has_cfi(&cur, ip) &&
+		    (res->n > 1 ? !s->regs_partial && unwind_fp_step(&c, &cur, sp) :
+				  unwind_leaf_step(&c, &cur)))
 			r = 1;
 		else
 			r = unw_step(&cur);

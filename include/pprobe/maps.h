@@ -42,7 +42,8 @@ struct maps {
 void maps_init(struct maps *m, pid_t pid);
 void maps_fini(struct maps *m);
 
-/* (Re-)read /proc/PID/maps; keeps cached images. */
+/* (Re-)read /proc/PID/maps; keeps cached images.  generation grows only
+ * when the mappings changed. */
 int maps_read(struct maps *m);
 
 /* The entry containing addr, or NULL. */

@@ -33,6 +33,7 @@ struct session {
 	struct symbolize *sym;
 	struct perfmap *perfmap; /* JIT code names, /tmp/perf-PID.map */
 	int64_t maps_read_ns; /* when maps were last read */
+	int64_t maps_read_cost_ns; /* how long that took */
 };
 
 /* Check the target.  Returns 0, or an exit code with msg filled. */
@@ -43,9 +44,13 @@ int session_preflight(struct session *s, const struct options *o, char *msg, siz
 int session_attach(struct session *s, char *msg, size_t len);
 
 /* Re-read the maps if they may have changed (exec, or a pc outside every
- * known mapping) and the last read is older than a few milliseconds.
- * Returns true when it re-read them. */
+ * known mapping) and the last read is older than a few milliseconds (or
+ * force).  Returns true when they changed (unwind caches are flushed). */
 bool session_refresh_maps(struct session *s, bool force);
+
+/* Re-read the maps if the last read is old (10 ms, or 50 times as long as
+ * a read takes); cheap to call every tick. */
+void session_poll_maps(struct session *s, int64_t now);
 
 /* Detach every thread (if not yet), then free everything.  Idempotent. */
 void session_release(struct session *s);

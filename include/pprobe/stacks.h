@@ -34,7 +34,7 @@ struct stacks {
 	struct maps *maps;     /* borrowed */
 	struct symbolize *sym; /* borrowed */
 	struct stacks_table locs;     /* (pc, image, bias) -> location id */
-	struct stacks_table mappings; /* (start, end, offset) -> mapping id */
+	struct stacks_table mappings; /* (start, end, offset ^ file) -> mapping id */
 	struct stacks_table names;    /* (name hash) -> location id of a named frame */
 	uint64_t *loc_buf;
 	size_t loc_cap;
@@ -52,6 +52,14 @@ void stacks_fini(struct stacks *st);
 int stacks_add(struct stacks *st, const char *const *leaf_names, size_t nleaf,
 	       const uint64_t *pcs, size_t n, bool truncated, const int64_t *values,
 	       const struct profile_label_in *labels, size_t nlabels);
+
+struct symbolize_result;
+
+/* Symbolize one pc of the target as its current maps place it (uncached;
+ * for the dump).  *module (may be NULL) gets the mapped file's basename,
+ * borrowed from maps, or NULL. */
+int stacks_symbolize(struct maps *maps, struct symbolize *sym, uint64_t pc,
+		     struct symbolize_result *res, const char **module);
 
 /* The profile location id of one pc (resolved and symbolized on first use). */
 int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id);

@@ -40,12 +40,13 @@ int symbolize_new(struct symbolize **out);
 void symbolize_set_perfmap(struct symbolize *s, struct perfmap *pm);
 void symbolize_free(struct symbolize *s);
 
-/* Symbolize ELF virtual address vaddr of img (may be NULL: unknown module,
- * then the frame is named after raw_pc).  Always yields at least one frame
- * (falling back to "module+0xoffset").  res is filled; free with
+/* Symbolize ELF virtual address vaddr of img.  Without an image (img
+ * NULL), module (the mapped file's path, may be NULL) and vaddr (then the
+ * file offset) name the frame "module+0xoffset"; with neither, raw_pc
+ * names it.  Always yields at least one frame.  res is filled; free with
  * symbolize_result_fini. */
-int symbolize_lookup(struct symbolize *s, const struct elfimage *img, uint64_t vaddr,
-		     uint64_t raw_pc, struct symbolize_result *res);
+int symbolize_lookup(struct symbolize *s, const struct elfimage *img, const char *module,
+		     uint64_t vaddr, uint64_t raw_pc, struct symbolize_result *res);
 void symbolize_result_fini(struct symbolize_result *res);
 
 #endif

@@ -1,0 +1,37 @@
+# Safety tests (test_safety_*.py): what pprobe must never do to a process
+# it works on -- lose or alter a signal, make a call fail with EINTR or a
+# sleep end early, leave a thread stopped or traced when it is killed,
+# break job control, trace a child, fail on threads that come and go, on
+# a target that exits, on another tracer, on hostile ELF files, on a
+# planted output path, or on a very large target.  Included from
+# CMakeLists.txt and registered the same way as the others there: run
+# serially, scratch files in tmp/<test>, exit 77 is a skip.  They run
+# against the safety fixtures (fixtures/safety/).  Label "safety"; the
+# long ones also "long".
+
+# name -> TIMEOUT in seconds
+set(PPROBE_SAFETY_TESTS
+  safety_signals 120
+  safety_eintr 120
+  safety_kill 180
+  safety_jobctl 120
+  safety_churn 120
+  safety_exec 90
+  safety_exit 120
+  safety_tracer 90
+  safety_badelf 120
+  safety_outfile 90
+  safety_limits 240)
+
+while(PPROBE_SAFETY_TESTS)
+  list(POP_FRONT PPROBE_SAFETY_TESTS name timeout)
+  add_test(NAME integration.${name}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_${name}.py)
+  set_tests_properties(integration.${name} PROPERTIES
+    ENVIRONMENT "PPROBE=$<TARGET_FILE:pprobe>;PPROF_DECODE=$<$<TARGET_EXISTS:pprof_decode>:$<TARGET_FILE:pprof_decode>>;FIXTURES=${CMAKE_BINARY_DIR}/fixtures;GO=${PPROBE_TEST_GO};TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp/${name}"
+    SKIP_RETURN_CODE 77
+    TIMEOUT ${timeout}
+    LABELS "integration;safety"
+    RUN_SERIAL TRUE)
+endwhile()
+set_property(TEST integration.safety_kill integration.safety_limits APPEND PROPERTY LABELS long)

@@ -1,0 +1,328 @@
+"""Helpers of the safety tests (test_safety_*.py), on top of harness.py
+(python3 standard library only).
+
+The safety fixtures (fixtures/safety/) publish counters in a status file
+(fixtures/safety/common/safetyfix.h): "seq N" then "key value" lines,
+rewritten whole every 5 ms by a thread named "status".  wait_status waits
+until seq has grown by two since it was called, so the counters it returns
+were read by the fixture after that moment.
+
+Also here:
+  - decode: a profile through pprof_decode only (the safety tests check
+    hundreds of profiles, many of them wall-mode ones, whose sample types
+    harness.Context.decode does not expect; go tool pprof is run on one
+    profile per test where it says so);
+  - run_measured: a command run to completion with its peak RSS
+    (wait4's ru_maxrss);
+  - ChildWatch: polls the TracerPid of every child process of a target;
+  - stderr_surprises: lines pprobe wrote to stderr that a clean run does
+    not write.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import harness
+from profiles import ProfileFormatError, parse_pprof_decode
+
+# How long a fixture gets to rewrite its status file twice.
+STATUS_TIMEOUT = 10.0
+
+
+# ---------------------------------------------------------------------------
+# The fixture's status file
+
+
+def read_status(fixture):
+    """The fixture's status file as {key: int}, or None if not written yet."""
+    path = fixture.truth.get("status")
+    if not path:
+        raise harness.Failure("fixture %s truth has no status path: %s"
+                              % (fixture.name, fixture.truth))
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    status = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        try:
+            status[key] = int(value)
+        except ValueError:
+            raise harness.Failure("fixture %s status file %s: bad line %r"
+                                  % (fixture.name, path, line))
+    return status
+
+
+def wait_status(fixture, what, advance=2, timeout=STATUS_TIMEOUT):
+    """Waits until the status seq grew by advance since the call; returns it.
+
+    A fixture that stopped writing (stopped, hung, dead) fails the test:
+    later checks read its counters.
+    """
+    first = read_status(fixture)
+    start = first["seq"] if first else 0
+
+    def grown():
+        st = read_status(fixture)
+        return st if st and st.get("seq", 0) >= start + advance else None
+
+    status = harness.wait_for(grown, timeout)
+    if status is None:
+        raise harness.Failure("%s: fixture %s (pid %s) did not rewrite its status file %d "
+                              "times within %.0f s (seq %s, now %s); task states %s; "
+                              "alive %s; stderr %r"
+                              % (what, fixture.name, fixture.pid, advance, timeout, start,
+                                 (read_status(fixture) or {}).get("seq"),
+                                 harness.task_states(fixture.pid), fixture.alive(),
+                                 fixture.stderr_text()))
+    return status
+
+
+def reset_maxima(fixture, what, timeout=STATUS_TIMEOUT):
+    """Has the fixture zero its "max" counters (the STATUS.reset file of
+    safetyfix.h); returns the status read after it did."""
+    reset = fixture.truth["status"] + ".reset"
+    with open(reset, "w"):
+        pass
+    if not harness.wait_for(lambda: not os.path.exists(reset), timeout):
+        raise harness.Failure("%s: fixture %s did not take %s within %.0f s; task states %s"
+                              % (what, fixture.name, reset, timeout,
+                                 harness.task_states(fixture.pid)))
+    return wait_status(fixture, what)
+
+
+def wait_counters_grow(ctx, fixture, keys, what, timeout=STATUS_TIMEOUT):
+    """Checks that every counter in keys grows within timeout (each thread
+    that counts one is making progress).  Returns True if all did."""
+    before = wait_status(fixture, what)
+
+    def all_grew():
+        now = read_status(fixture)
+        if now and all(now.get(k, 0) > before.get(k, 0) for k in keys):
+            return now
+        return None
+
+    now = harness.wait_for(all_grew, timeout)
+    if now is None:
+        now = read_status(fixture) or {}
+        stuck = {k: before.get(k) for k in keys if now.get(k, 0) <= before.get(k, 0)}
+        return ctx.check(False, "%s: expected every counter of %s to grow within %.0f s; "
+                         "these did not: %s; task states %s"
+                         % (what, fixture.name, timeout, stuck,
+                            harness.task_states(fixture.pid)))
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Profiles
+
+
+def decode(ctx, path, what):
+    """Decodes path with pprof_decode; returns the Profile (raises Failure)."""
+    if not ctx.pprof_decode or not os.access(ctx.pprof_decode, os.X_OK):
+        raise harness.Failure("PPROF_DECODE is not set or not built (%r)" % ctx.pprof_decode)
+    res = ctx.run_command([ctx.pprof_decode, "--lines", path], 60)
+    if res.timed_out or res.rc != 0:
+        raise harness.Failure("%s: pprof_decode cannot read %s:\n  %s"
+                              % (what, path, res.describe()))
+    try:
+        return parse_pprof_decode(res.stdout, path)
+    except ProfileFormatError as e:
+        raise harness.Failure("%s: %s" % (what, e))
+
+
+def go_check(ctx, path, what):
+    """`go tool pprof -top` loads path (when go is installed; else a note)."""
+    if not ctx.go or not os.access(ctx.go, os.X_OK):
+        ctx.note("%s: go is not installed; %s not checked with go tool pprof" % (what, path))
+        return None
+    return ctx.go_pprof(["-top", path], what)
+
+
+def thread_of(sample):
+    return sample.labels.get("thread")
+
+
+# A sampler that keeps up takes about HZ samples a second of a thread on
+# CPU; one that stalls (a stop that never comes costs it 100 ms) takes a
+# few percent of that.  Busy machines get a wide margin.
+MIN_SAMPLE_SHARE = 0.3
+
+
+def check_sample_rate(ctx, prof, thread, cpu_seconds, hz, what, share=MIN_SAMPLE_SHARE):
+    """thread (a name) has at least share * cpu_seconds * hz samples:
+    cpu_seconds is how long it was on CPU (CPU mode) or the window (wall
+    mode)."""
+    got = prof.count([s for s in prof.samples if thread_of(s) == thread])
+    want = share * cpu_seconds * hz
+    return ctx.check(got >= want, "%s: expected >= %.0f samples of thread %s (%.0f%% of %.2f s "
+                     "at %d Hz: pprobe keeps up with the ticks), got %d"
+                     % (what, want, thread, share * 100, cpu_seconds, hz, got))
+
+
+# ---------------------------------------------------------------------------
+# pprobe's stderr
+
+# What a clean run prints on stderr: the saved line, the -top table, the
+# end-of-run notes the README documents.
+_EXPECTED_STDERR = [
+    r"Saved (profile|flame graph|report|thread dump) in .*",
+    r"Showing top \d+ functions, total .*",
+    r"\s*flat\s+flat%\s+sum%\s+cum\s+cum%",
+    r"\s*-?[\d.]+\w*\s+[\d.]+%\s+[\d.]+%\s+-?[\d.]+\w*\s+[\d.]+%\s+.*",
+    r"pprobe: \d+ stacks truncated, \d+ addresses without symbols",
+    r"pprobe: process \d+ exited after [\d.]+s; writing what was collected",
+]
+
+
+def stderr_surprises(result, also=()):
+    """Lines of result.stderr that a clean run does not print."""
+    pats = [re.compile(p) for p in _EXPECTED_STDERR + list(also)]
+    return [line for line in result.stderr_lines()
+            if not any(p.fullmatch(line) for p in pats)]
+
+
+# ---------------------------------------------------------------------------
+# Running with resource accounting
+
+
+class Measured:
+    """A command started in the background whose peak RSS is read when it is
+    reaped (os.wait4).  No preexec_fn: threads may be running."""
+
+    def __init__(self, ctx, argv, env=None):
+        self.ctx = ctx
+        self.argv = argv
+        n = len(ctx.processes)
+        self.out_path = ctx.tmp_path("measured%d.stdout" % n)
+        self.err_path = ctx.tmp_path("measured%d.stderr" % n)
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.started = time.monotonic()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err, env=env)
+        self.pid = self.proc.pid
+        self.maxrss_kib = None
+        self.peak_hwm_kib = 0
+        ctx.processes.append(self)
+
+    def alive(self):
+        return self.proc.returncode is None
+
+    def poll_hwm(self):
+        """Reads VmHWM from /proc (the peak so far), keeping the largest."""
+        text = harness._read("/proc/%d/status" % self.pid)
+        if text:
+            m = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+            if m:
+                self.peak_hwm_kib = max(self.peak_hwm_kib, int(m.group(1)))
+
+    def wait(self, timeout):
+        """Reaps the command (killing it after timeout s); returns a Result."""
+        deadline = time.monotonic() + timeout
+        timed_out = False
+        status = None
+        while status is None:
+            pid, st, ru = os.wait4(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                status = st
+                self.maxrss_kib = ru.ru_maxrss
+                break
+            self.poll_hwm()
+            if time.monotonic() >= deadline and not timed_out:
+                timed_out = True
+                os.kill(self.pid, signal.SIGKILL)
+            time.sleep(harness.POLL_INTERVAL)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.monotonic() - self.started
+        with open(self.out_path, errors="replace") as f:
+            out = f.read()
+        with open(self.err_path, errors="replace") as f:
+            err = f.read()
+        return harness.Result(self.argv, self.proc.returncode, out, err, elapsed, timed_out)
+
+    def kill(self):
+        if self.proc.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.proc.returncode = -signal.SIGKILL
+
+
+# ---------------------------------------------------------------------------
+# Children of a target
+
+
+def children_of(pid):
+    """Pids of the child processes of every task of pid."""
+    kids = set()
+    for tid in harness.task_ids(pid):
+        text = harness._read("/proc/%d/task/%d/children" % (pid, tid))
+        if text:
+            kids.update(int(k) for k in text.split())
+    return kids
+
+
+class ChildWatch:
+    """Polls the children of pid while in a with block: .seen is the set of
+    child pids seen, .traced {child: TracerPid} for any seen traced."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.seen = set()
+        self.traced = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while True:
+            for kid in children_of(self.pid):
+                self.seen.add(kid)
+                for tid, tracer in harness.tracer_pids(kid).items():
+                    if tracer:
+                        self.traced[tid] = tracer
+            if self._stop.wait(harness.POLL_INTERVAL / 2):
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+
+def wait_traced(ctx, fixture, bg, what, timeout=10):
+    """Waits until every task of fixture is traced by bg (a pprobe in the
+    background); raises Failure if bg exits first or time runs out."""
+    def attached():
+        if harness.traced_by(fixture.pid, bg.pid):
+            return "attached"
+        return None if bg.alive() else "exited"
+
+    got = harness.wait_for(attached, timeout)
+    if got != "attached":
+        result = bg.wait(5)
+        raise harness.Failure("%s: expected pprobe (pid %d) to trace every task of %s within "
+                              "%d s (%s); TracerPids %s; pprobe:\n  %s"
+                              % (what, bg.pid, fixture.name, timeout, got,
+                                 harness.tracer_pids(fixture.pid), result.describe()))
+
+
+def kill_quietly(pid, sig=signal.SIGKILL):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
