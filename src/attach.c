@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pprobe/attach.h"
@@ -32,6 +33,7 @@
 
 #define ATTACH_MAX_PASSES 100
 #define ATTACH_SPIN_NS 30000
+#define ATTACH_EPERM_RETRIES 10
 
 void attach_init(struct attach *a, pid_t pid, int sigfd)
 {
@@ -477,6 +479,26 @@ static void attach_diagnose(struct attach *a, int err, struct attach_diag *diag)
 			 "permission denied even as root (a security module or a dumpable=0 process in another user namespace)");
 }
 
+/* PTRACE_SEIZE, tried again for a short while when refused: a process in
+ * the middle of an execve is briefly not traceable (its new credentials and
+ * dumpable flag are being installed), and a refusal then is not the
+ * user's problem.  A refusal that lasts is. */
+static int attach_seize_retrying(pid_t tid)
+{
+	struct timespec pause = { 0, 2 * 1000000 };
+	int err = ptrace_seize(tid);
+
+	for (int i = 0; i < ATTACH_EPERM_RETRIES && err == -EPERM; i++) {
+		struct procfs_status st;
+
+		if (procfs_read_status(tid, &st) == 0 && st.tracer_pid != 0)
+			break; /* traced by someone (maybe us): no use waiting */
+		nanosleep(&pause, NULL);
+		err = ptrace_seize(tid);
+	}
+	return err;
+}
+
 /* One pass over /proc/PID/task: seize every thread not yet ours.  Returns
  * how many were new, or -errno. */
 static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
@@ -494,7 +516,7 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 
 		if (attach_find(a, tids[i]))
 			continue;
-		err = ptrace_seize(tids[i]);
+		err = attach_seize_retrying(tids[i]);
 		if (err == -ESRCH)
 			continue; /* it exited meanwhile */
 		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 &&

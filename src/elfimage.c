@@ -132,11 +132,14 @@ int elfimage_open_file(const char *open_path, const char *name, struct elfimage 
 	img->data = data;
 	img->size = (size_t)st.st_size;
 	img->is_mmapped = 1;
+	img->fd = fd;
+	fd = -1;
 	img->name = strdup(name);
 	img->open_path = strdup(open_path);
 	err = (!img->name || !img->open_path) ? -ENOMEM : elfimage_parse(img);
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (err) {
 		elfimage_free(img);
 		return err;
@@ -157,6 +160,7 @@ int elfimage_open_memory(const void *buf, size_t len, const char *name, struct e
 		return -ENOMEM;
 	}
 	memcpy(copy, buf, len);
+	img->fd = -1;
 	img->data = copy;
 	img->size = len;
 	img->name = strdup(name);
@@ -177,6 +181,8 @@ void elfimage_free(struct elfimage *img)
 		munmap((void *)img->data, img->size);
 	else
 		free((void *)img->data);
+	if (img->fd >= 0)
+		close(img->fd);
 	free(img->name);
 	free(img->open_path);
 	free(img);

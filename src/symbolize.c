@@ -83,21 +83,34 @@ static void symbolize_module_open(struct symbolize_module *m)
 {
 	char path[64];
 	const char *file = m->img->open_path;
+	int fd;
 
 	m->memfd = -1;
-	if (!file) {
+	if (m->img->fd >= 0) {
+		/* Our own descriptor: the path that opened it may be gone. */
+		fd = dup(m->img->fd);
+	} else {
 		m->memfd = memfd_create("pprobe-image", MFD_CLOEXEC);
 		if (m->memfd < 0 ||
 		    write(m->memfd, m->img->data, m->img->size) != (ssize_t)m->img->size)
 			return;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", m->memfd);
 		file = path;
+		fd = dup(m->memfd);
 	}
-	m->dwfl = dwfl_begin(&symbolize_callbacks);
-	if (!m->dwfl)
+	if (fd < 0)
 		return;
+	m->dwfl = dwfl_begin(&symbolize_callbacks);
+	if (!m->dwfl) {
+		close(fd);
+		return;
+	}
 	dwfl_report_begin(m->dwfl);
-	m->mod = dwfl_report_elf(m->dwfl, m->img->name, file, -1, 0, true);
+	/* On success the fd belongs to libdwfl; file still names it for the
+	 * debug-info search (.gnu_debuglink beside it). */
+	m->mod = dwfl_report_elf(m->dwfl, m->img->name, file, fd, 0, true);
+	if (!m->mod)
+		close(fd);
 	dwfl_report_end(m->dwfl, NULL, NULL);
 }
 

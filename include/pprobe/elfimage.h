@@ -25,6 +25,9 @@ struct elfimage {
 	const uint8_t *data;
 	size_t size;
 	int is_mmapped;
+	int fd;          /* the open file (owned), -1 for memory images: the
+			    symbolizer reads it later, when the path that
+			    opened it (a map_files link) may be gone */
 	int type; /* ET_EXEC, ET_DYN */
 	struct elfimage_load loads[ELFIMAGE_MAX_LOADS];
 	size_t nloads;
