@@ -426,6 +426,14 @@ void attach_wait_stopped(struct attach *a, int timeout_ms)
 	}
 }
 
+int attach_detach_thread(struct attach *a, struct attach_thread *t)
+{
+	if (t->state != ATTACH_STOPPED)
+		return -EINVAL;
+	attach_detach_now(a, t, 0);
+	return 0;
+}
+
 int attach_resume_thread(struct attach *a, struct attach_thread *t)
 {
 	int err;

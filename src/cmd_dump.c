@@ -20,6 +20,7 @@
 #include "pprobe/elfimage.h"
 #include "pprobe/error.h"
 #include "pprobe/fmt_dump.h"
+#include "pprobe/hashutil.h"
 #include "pprobe/locks.h"
 #include "pprobe/outfile.h"
 #include "pprobe/pprof.h"
@@ -123,7 +124,7 @@ static void dump_capture_passive(pid_t pid, struct maps *maps, struct dump_captu
 	dump_read_futex(pid, c);
 }
 
-/* The frozen part: ask, wait, capture, resume.  Returns how long the
+/* The frozen part: ask, wait, capture, let go.  Returns how long the
  * process was frozen. */
 static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *caps, size_t n)
 {
@@ -154,8 +155,10 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 		if (c->how == DUMP_HOW_PASSIVE && c->ts.blocked_known)
 			dump_capture_passive(s->o->pid, &s->maps, c);
 	}
+	/* Detach rather than resume: the release that follows then has no
+	 * need to stop these threads a second time. */
 	for (size_t i = 0; i < n; i++)
-		attach_resume_thread(a, caps[i].t);
+		attach_detach_thread(a, caps[i].t);
 	return timeutil_mono_ns() - t0;
 }
 
@@ -168,35 +171,100 @@ static bool dump_stop_was_blocked(const struct user_regs_struct *r)
 	return (long long)r->orig_rax >= 0 && rax <= -512 && rax >= -516;
 }
 
-static int dump_add_frames(struct session *s, struct dump_thread *dt, const uint64_t *pcs,
-			   size_t npcs)
+/* Symbolized pcs: a thousand threads parked in the same place share their
+ * pcs, and each is looked up once.  Results are owned here. */
+struct dump_symcache_slot {
+	uint64_t pc;
+	bool used;
+	struct symbolize_result res;
+	const char *module; /* borrowed from the maps */
+};
+
+struct dump_symcache {
+	struct dump_symcache_slot *v;
+	size_t n, cap;
+};
+
+static void dump_symcache_fini(struct dump_symcache *c)
+{
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->v[i].used)
+			symbolize_result_fini(&c->v[i].res);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+static struct dump_symcache_slot *dump_symcache_slot(struct dump_symcache_slot *v, size_t cap,
+						     uint64_t pc)
+{
+	size_t h = hashutil_mix(pc) & (cap - 1);
+
+	while (v[h].used && v[h].pc != pc)
+		h = (h + 1) & (cap - 1);
+	return &v[h];
+}
+
+static int dump_symcache_get(struct session *s, struct dump_symcache *c, uint64_t pc,
+			     const struct dump_symcache_slot **out)
+{
+	struct dump_symcache_slot *slot;
+	int err;
+
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 256;
+		struct dump_symcache_slot *nv = calloc(ncap, sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->cap; i++)
+			if (c->v[i].used)
+				*dump_symcache_slot(nv, ncap, c->v[i].pc) = c->v[i];
+		free(c->v);
+		c->v = nv;
+		c->cap = ncap;
+	}
+	slot = dump_symcache_slot(c->v, c->cap, pc);
+	if (!slot->used) {
+		err = stacks_symbolize(&s->maps, s->sym, pc, &slot->res, &slot->module);
+		if (err)
+			return err;
+		slot->pc = pc;
+		slot->used = true;
+		c->n++;
+	}
+	*out = slot;
+	return 0;
+}
+
+static int dump_add_frames(struct session *s, struct dump_symcache *cache, struct dump_thread *dt,
+			   const uint64_t *pcs, size_t npcs)
 {
 	for (size_t k = 0; k < npcs; k++) {
-		struct symbolize_result res;
+		const struct dump_symcache_slot *sym;
+		const struct symbolize_result *res;
 		struct dump_frame *nv;
-		const char *module;
+		int err = dump_symcache_get(s, cache, pcs[k], &sym);
 
-		if (stacks_symbolize(&s->maps, s->sym, pcs[k], &res, &module) != 0)
+		if (err)
+			return err;
+		res = &sym->res;
+		nv = realloc(dt->frames, (dt->nframes + res->n) * sizeof(*nv));
+		if (!nv)
 			return -ENOMEM;
-		nv = realloc(dt->frames, (dt->nframes + res.n) * sizeof(*nv));
-		if (!nv) {
-			symbolize_result_fini(&res);
-			return -ENOMEM;
-		}
 		dt->frames = nv;
-		for (size_t j = 0; j < res.n; j++) {
+		for (size_t j = 0; j < res->n; j++) {
 			struct dump_frame *f = &dt->frames[dt->nframes++];
 
 			memset(f, 0, sizeof(*f));
 			f->pc = pcs[k];
-			f->function = res.frames[j].name;
-			f->file = res.frames[j].file;
-			f->line = res.frames[j].line;
-			f->module = module ? strdup(module) : NULL;
-			f->inlined = j + 1 < res.n;
-			res.frames[j].name = res.frames[j].file = NULL;
+			f->function = strdup(res->frames[j].name);
+			f->file = res->frames[j].file ? strdup(res->frames[j].file) : NULL;
+			f->line = res->frames[j].line;
+			f->module = sym->module ? strdup(sym->module) : NULL;
+			f->inlined = j + 1 < res->n;
+			if (!f->function)
+				return -ENOMEM;
 		}
-		symbolize_result_fini(&res);
 	}
 	return 0;
 }
@@ -205,6 +273,7 @@ static int dump_add_frames(struct session *s, struct dump_thread *dt, const uint
 static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, struct dump *d)
 {
 	uint64_t *pcs = calloc((size_t)s->o->max_depth, sizeof(*pcs));
+	struct dump_symcache cache = { 0 };
 	int err = 0;
 
 	if (!pcs)
@@ -254,7 +323,7 @@ static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, 
 		if (ur.end == UNWIND_END_UNMAPPED && session_refresh_maps(s, false))
 			unwind_stack(s->unw, &c->snap, pcs, (size_t)s->o->max_depth, &ur);
 		dt->unwind_end = unwind_end_str(ur.end);
-		err = dump_add_frames(s, dt, pcs, ur.n);
+		err = dump_add_frames(s, &cache, dt, pcs, ur.n);
 		if (!err && c->has_futex) {
 			const char *names[16];
 			size_t k;
@@ -264,6 +333,7 @@ static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, 
 			locks_identify(&c->futex, names, k, &dt->wait);
 		}
 	}
+	dump_symcache_fini(&cache);
 	free(pcs);
 	return err;
 }

@@ -91,6 +91,10 @@ int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms
 int attach_request_stop(struct attach *a, struct attach_thread *t);
 void attach_wait_stopped(struct attach *a, int timeout_ms);
 
+/* Detach a thread we stopped, letting it run (or return to its job-control
+ * stop): for a one-shot snapshot this saves stopping it again to detach. */
+int attach_detach_thread(struct attach *a, struct attach_thread *t);
+
 /* Let a thread we stopped run again (or return to its job-control stop). */
 int attach_resume_thread(struct attach *a, struct attach_thread *t);
 
