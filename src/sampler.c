@@ -257,6 +257,11 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 
 	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) || sampler_state_letter(t) != 'R')
 		return 0;
+	if (sp->over_budget) {
+		/* Out of time this tick; its CPU time goes to its next sample. */
+		sp->stats.lost_late++;
+		return 0;
+	}
 	err = sampler_capture_stopped(sp, t);
 	if (err) {
 		if (err == -ETIMEDOUT)
@@ -487,6 +492,14 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 	ran = sampler_look_cpu(sp, t);
 	if (ran && st->valid && st->blocked && sampler_still_blocked(sp, t, st))
 		ran = false;
+	if ((ran || !st->valid) && sp->over_budget) {
+		/* This tick is out of time: no new stops, or the ticks fall
+		 * behind for every thread.  A known stack is reused once more. */
+		sp->stats.lost_late++;
+		if (!st->valid)
+			return 0;
+		ran = false;
+	}
 	if (ran || !st->valid) {
 		err = sampler_wall_capture(sp, t, st);
 		if (err) {
@@ -522,11 +535,17 @@ int sampler_tick(struct sampler *sp, int64_t now)
 
 	session_poll_maps(sp->s, now);
 	/* Index loop: sampling may add threads (clone events) to the table. */
+	sp->over_budget = false;
 	for (size_t i = 0; i < a->n; i++) {
 		struct attach_thread *t = a->threads[i];
 
 		if (t->state == ATTACH_GONE || !sampler_wants_tid(sp, t->tid))
 			continue;
+		/* A tick may spend one period stopping threads; past that, the
+		 * threads still to come (the youngest: the table is in creation
+		 * order) are sampled without a stop or not at all this tick. */
+		if (!sp->over_budget && timeutil_mono_ns() - now > sp->period_ns)
+			sp->over_budget = true;
 		err = sp->o->wall ? sampler_wall_thread(sp, t, now) : sampler_cpu_thread(sp, t, now);
 		if (err)
 			return err;
@@ -558,8 +577,8 @@ void sampler_format_stats(struct sampler *sp, char *buf, size_t len)
 	snprintf(buf, len,
 		 "stopped threads %zu times: median %s, p99 %s, total %s; %" PRIu64 " samples (%" PRIu64
 		 " reused, %" PRIu64 " captured without stopping), %" PRIu64 " lost (blocked %" PRIu64
-		 ", not stopping %" PRIu64 ", exited %" PRIu64 ")",
+		 ", not stopping %" PRIu64 ", exited %" PRIu64 ", tick out of time %" PRIu64 ")",
 		 s->n, med, p99, tot, s->samples, s->reused, s->passive,
-		 s->lost_blocked + s->lost_timeout + s->lost_gone, s->lost_blocked, s->lost_timeout,
-		 s->lost_gone);
+		 s->lost_blocked + s->lost_timeout + s->lost_gone + s->lost_late, s->lost_blocked,
+		 s->lost_timeout, s->lost_gone, s->lost_late);
 }

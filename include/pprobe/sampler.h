@@ -33,7 +33,7 @@ struct sampler_stats {
 	size_t n, cap;
 	int64_t total_stop_ns;
 	uint64_t samples, reused, passive;
-	uint64_t lost_blocked, lost_timeout, lost_gone;
+	uint64_t lost_blocked, lost_timeout, lost_gone, lost_late;
 };
 
 struct sampler {
@@ -44,6 +44,7 @@ struct sampler {
 	uint64_t *pcs;
 	int64_t period_ns;
 	struct sampler_stats stats;
+	bool over_budget; /* this tick has used its time: no more stops */
 };
 
 int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
