@@ -98,7 +98,7 @@ static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 	if (!t)
 		return NULL;
 	t->tid = tid;
-	t->stat_fd = t->sched_fd = t->comm_fd = -1;
+	t->sched_fd = -1;
 	a->threads[a->n++] = t;
 	if ((a->n * 2 > a->index_cap && attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128)) ||
 	    attach_index_rebuild(a, a->index_cap)) {
@@ -115,13 +115,9 @@ static void attach_mark_gone(struct attach *a, struct attach_thread *t)
 		return;
 	t->state = ATTACH_GONE;
 	t->interrupt_pending = false;
-	if (t->stat_fd >= 0)
-		close(t->stat_fd);
 	if (t->sched_fd >= 0)
 		close(t->sched_fd);
-	if (t->comm_fd >= 0)
-		close(t->comm_fd);
-	t->stat_fd = t->sched_fd = t->comm_fd = -1;
+	t->sched_fd = -1;
 }
 
 static void attach_thread_free(struct attach *a, struct attach_thread *t)
@@ -173,13 +169,9 @@ static void attach_reinterrupt(struct attach_thread *t)
 /* Forget what we knew of a thread: after an exec it runs another program. */
 static void attach_thread_reset(struct attach *a, struct attach_thread *t)
 {
-	if (t->stat_fd >= 0)
-		close(t->stat_fd);
 	if (t->sched_fd >= 0)
 		close(t->sched_fd);
-	if (t->comm_fd >= 0)
-		close(t->comm_fd);
-	t->stat_fd = t->sched_fd = t->comm_fd = -1;
+	t->sched_fd = -1;
 	if (t->user && a->user_free)
 		a->user_free(t->user);
 	t->user = NULL;
@@ -320,6 +312,28 @@ static int attach_drain(struct attach *a)
 	}
 }
 
+/* Collect the stops of threads we asked to stop, one waitpid() per thread.
+ * waitpid(-1) walks every tracee on each call; with thousands of threads
+ * stopping at once (a dump, the release) draining it that way is
+ * quadratic, asking each thread by id is not. */
+static int attach_reap_each(struct attach *a)
+{
+	int handled = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct attach_thread *t = a->threads[i];
+		int status;
+
+		if (t->state == ATTACH_GONE || !t->interrupt_pending)
+			continue;
+		if (waitpid(t->tid, &status, WNOHANG | __WALL) == t->tid) {
+			attach_handle_status(a, t->tid, status);
+			handled++;
+		}
+	}
+	return handled + attach_drain(a);
+}
+
 /* Read pprobe's own signals off the signalfd. */
 static void attach_read_signals(struct attach *a)
 {
@@ -410,7 +424,7 @@ void attach_wait_stopped(struct attach *a, int timeout_ms)
 		bool waiting = false;
 		int64_t left;
 
-		attach_drain(a);
+		attach_reap_each(a);
 		for (size_t i = 0; i < a->n && !waiting; i++)
 			waiting = a->threads[i]->interrupt_pending;
 		left = deadline - timeutil_mono_ns();
@@ -589,7 +603,10 @@ static bool attach_all_released(const struct attach *a)
 
 void attach_release_all(struct attach *a, int timeout_ms)
 {
-	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000;
+	/* Thousands of sleeping threads take a while to wake and stop on a
+	 * couple of CPUs: allow 100 us more per thread. */
+	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000 +
+			   (int64_t)a->n * 100000;
 
 	a->releasing = true;
 	for (size_t i = 0; i < a->n; i++) {
@@ -612,11 +629,12 @@ void attach_release_all(struct attach *a, int timeout_ms)
 		int64_t left = deadline - timeutil_mono_ns();
 		struct pollfd pfd = { .fd = a->sigfd, .events = POLLIN };
 
-		if (attach_drain(a) > 0)
+		if (attach_reap_each(a) > 0)
 			continue;
 		if (left <= 0)
 			break;
-		if (poll(&pfd, 1, (int)((left + 999999) / 1000000)) > 0)
+		/* Short naps: stops are collected by polling each thread. */
+		if (poll(&pfd, 1, 1) > 0)
 			attach_read_signals(a);
 	}
 	a->stuck_threads = 0;

@@ -280,8 +280,9 @@ int cmd_record_run(const struct options *o)
 		fprintf(stderr, "pprobe: process %d exited after %.1fs; writing what was collected\n",
 			(int)o->pid, (double)(timeutil_mono_ns() - r.start_ns) / 1e9);
 	if (r.s.att.stuck_threads)
-		fprintf(stderr, "pprobe: %u threads could not be stopped to detach (uninterruptible sleep); "
-			"the kernel detaches them as pprobe exits\n", r.s.att.stuck_threads);
+		fprintf(stderr, "pprobe: %u threads did not stop in time to be detached (busy, or in "
+			"uninterruptible sleep); the kernel detaches them as pprobe exits\n",
+			r.s.att.stuck_threads);
 	if (!err)
 		err = record_write(&r, fmt, &of);
 	if (err) {

@@ -29,6 +29,11 @@ ssize_t procfs_pread_fd(int fd, char *buf, size_t len)
 		if (r == 0)
 			break;
 		got += (size_t)r;
+		/* A small /proc file comes whole in one read: a short read is
+		 * its end, and a second pread() to see EOF is a wasted call on
+		 * the sampler's per-tick path. */
+		if ((size_t)r < len - 1 - (got - (size_t)r))
+			break;
 	}
 	buf[got] = '\0';
 	return (ssize_t)got;

@@ -117,7 +117,10 @@ static void sampler_note_stop(struct sampler *sp, int64_t ns)
 	s->stop_ns[s->n++] = ns;
 }
 
-/* Open the per-thread /proc files once; kept for cheap pread()s. */
+/* Open the thread's schedstat once, kept for a cheap pread() every tick.
+ * Its other /proc files are read only when the thread is captured, and
+ * opened then: one kept descriptor per thread, so that a process with
+ * 10,000 threads stays within the descriptor limit. */
 static int sampler_open_thread_files(struct sampler *sp, struct attach_thread *t)
 {
 	char path[80];
@@ -126,11 +129,17 @@ static int sampler_open_thread_files(struct sampler *sp, struct attach_thread *t
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)sp->o->pid, (int)t->tid);
 	t->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)sp->o->pid, (int)t->tid);
-	t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (t->sched_fd < 0 || t->stat_fd < 0)
-		return -errno;
-	return 0;
+	return t->sched_fd < 0 ? -errno : 0;
+}
+
+/* Read /proc/PID/task/TID/NAME into buf; length or -errno. */
+static ssize_t sampler_read_task_file(struct sampler *sp, struct attach_thread *t,
+				      const char *name, char *buf, size_t len)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)sp->o->pid, (int)t->tid, name);
+	return procfs_read_file(path, buf, len);
 }
 
 /* Read the thread's on-CPU time; returns true if it ran since the last look
@@ -156,11 +165,11 @@ static bool sampler_look_cpu(struct sampler *sp, struct attach_thread *t)
 	return true;
 }
 
-static char sampler_state_letter(struct attach_thread *t)
+static char sampler_state_letter(struct sampler *sp, struct attach_thread *t)
 {
 	char buf[512], state = '?';
 
-	if (t->stat_fd < 0 || procfs_pread_fd(t->stat_fd, buf, sizeof(buf)) <= 0 ||
+	if (sampler_read_task_file(sp, t, "stat", buf, sizeof(buf)) <= 0 ||
 	    procfs_parse_stat(buf, &state, NULL) != 0)
 		return '?';
 	return state;
@@ -190,14 +199,9 @@ static bool sampler_wants_tid(const struct sampler *sp, pid_t tid)
  * so a cached name would be the creator's): one pread of a kept fd. */
 static void sampler_refresh_name(struct sampler *sp, struct attach_thread *t, int64_t now)
 {
-	char path[80], buf[32];
-	ssize_t n;
+	char buf[32];
+	ssize_t n = sampler_read_task_file(sp, t, "comm", buf, sizeof(buf));
 
-	if (t->comm_fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)sp->o->pid, (int)t->tid);
-		t->comm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	n = t->comm_fd >= 0 ? procfs_pread_fd(t->comm_fd, buf, sizeof(buf)) : -1;
 	if (n <= 0)
 		return;
 	if (buf[n - 1] == '\n')
@@ -255,7 +259,7 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	int64_t values[2];
 	int err;
 
-	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) || sampler_state_letter(t) != 'R')
+	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) || sampler_state_letter(sp, t) != 'R')
 		return 0;
 	if (sp->over_budget) {
 		/* Out of time this tick; its CPU time goes to its next sample. */
@@ -380,52 +384,67 @@ static void sampler_kernel_frames(struct sampler *sp, struct attach_thread *t,
 	free(text);
 }
 
+static int sampler_read_syscall(struct sampler *sp, struct attach_thread *t,
+				struct threadstate *ts)
+{
+	char buf[512];
+
+	memset(ts, 0, sizeof(*ts));
+	ts->syscall_nr = -1;
+	if (sampler_read_task_file(sp, t, "syscall", buf, sizeof(buf)) <= 0)
+		return -ENOENT;
+	return threadstate_parse_syscall(buf, ts);
+}
+
 /* Wall mode: capture t's stack anew (it ran since its last sample). */
 static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
 				struct sampler_thread *st)
 {
-	struct threadstate ts = { 0 };
+	struct threadstate ts = { 0 }, again = { 0 };
 	struct unwind_result ur;
-	char letter = sampler_state_letter(t);
-	bool passive = false;
+	char letter = sampler_state_letter(sp, t);
+	bool must_passive = false, captured = false;
 	int err = 0;
 	uint64_t *nv;
 
-	if (letter == 'D' || letter == 'S') {
-		char path[96], buf[512];
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)sp->o->pid, (int)t->tid);
-		if (procfs_read_file(path, buf, sizeof(buf)) > 0 &&
-		    threadstate_parse_syscall(buf, &ts) == 0 && ts.blocked_known)
-			passive = letter == 'D' ||
-				  (ts.syscall_nr >= 0 &&
-				   syscalls_eintr_on_stop(ts.syscall_nr,
-							  ts.args[0] < 65536 &&
-							  threadstate_fd_is_socket(sp->o->pid, (int)ts.args[0])));
-	}
+	if ((letter == 'D' || letter == 'S') && sampler_read_syscall(sp, t, &ts) == 0 &&
+	    ts.blocked_known)
+		must_passive = letter == 'D' ||
+			       (ts.syscall_nr >= 0 &&
+				syscalls_eintr_on_stop(ts.syscall_nr,
+						       ts.args[0] < 65536 &&
+						       threadstate_fd_is_socket(sp->o->pid, (int)ts.args[0])));
 	/* The kernel stack is read before any stop of ours shows on it. */
 	sampler_thread_clear_kframes(st);
 	if (sp->o->kernel && letter != 'R')
 		sampler_kernel_frames(sp, t, st);
-	if (!passive) {
-		err = sampler_capture_stopped(sp, t);
-		if (err == -ETIMEDOUT && ts.blocked_known)
-			passive = true;
-		else if (err)
-			return err;
+	/* A thread asleep in a call is first taken as the kernel saved it,
+	 * without a stop; kept if its stack unwinds to the end and it was
+	 * still asleep at the same place after the copy.  Only if not is it
+	 * stopped (when a stop is safe for it). */
+	if (ts.blocked_known && ts.syscall_nr >= 0 &&
+	    snapshot_capture_blocked(&sp->snap, sp->o->pid, t->tid, &sp->s->maps, ts.syscall_nr,
+				     ts.args, ts.sp, ts.pc) == 0) {
+		sampler_unwind(sp, &ur);
+		captured = must_passive ||
+			   (ur.end == UNWIND_END_OK && sampler_read_syscall(sp, t, &again) == 0 &&
+			    again.blocked_known && again.syscall_nr == ts.syscall_nr &&
+			    again.sp == ts.sp && again.pc == ts.pc);
+		if (captured)
+			sp->stats.passive++;
 	}
-	if (passive) {
-		err = snapshot_capture_blocked(&sp->snap, sp->o->pid, t->tid, &sp->s->maps,
-					       ts.syscall_nr, ts.args, ts.sp, ts.pc);
+	if (!captured && must_passive)
+		return -ESRCH; /* it vanished between the reads */
+	if (!captured) {
+		err = sampler_capture_stopped(sp, t);
 		if (err)
 			return err;
-		sp->stats.passive++;
-	} else if (letter == 'R' && sampler_stop_was_blocked(&sp->snap.regs)) {
-		letter = 'S';
+		if (letter == 'R' && sampler_stop_was_blocked(&sp->snap.regs))
+			letter = 'S';
+		sampler_unwind(sp, &ur);
 	}
 	if (t->in_group_stop)
 		letter = 'T';
-	sampler_unwind(sp, &ur);
 	nv = realloc(st->pcs, (ur.n ? ur.n : 1) * sizeof(*nv));
 	if (!nv)
 		return -ENOMEM;
@@ -465,11 +484,9 @@ static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
 static bool sampler_still_blocked(struct sampler *sp, struct attach_thread *t,
 				  const struct sampler_thread *st)
 {
-	struct threadstate ts = { 0 };
-	char path[96], buf[512];
+	struct threadstate ts;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)sp->o->pid, (int)t->tid);
-	if (procfs_read_file(path, buf, sizeof(buf)) <= 0 || threadstate_parse_syscall(buf, &ts) != 0)
+	if (sampler_read_syscall(sp, t, &ts) != 0)
 		return false;
 	return ts.blocked_known && ts.syscall_nr == st->nr && ts.sp == st->sp && ts.pc == st->pc;
 }

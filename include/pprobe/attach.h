@@ -32,7 +32,7 @@ struct attach_thread {
 	enum attach_tstate state;
 	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen yet */
 	bool in_group_stop;     /* job-control stopped: resume with LISTEN, not CONT */
-	int stat_fd, sched_fd, comm_fd; /* /proc/PID/task/TID/{stat,schedstat,comm}, -1 until opened */
+	int sched_fd;           /* /proc/PID/task/TID/schedstat, -1 until opened */
 	uint64_t last_cpu_ns;   /* on-CPU time at the last look */
 	uint64_t pending_cpu_ns; /* CPU time not yet given to a sample */
 	bool cpu_seen;
