@@ -245,15 +245,10 @@ static const struct profile_mapping *svg_mapping(const struct profile *p, uint64
  * line whose function is unknown is "?". */
 static int svg_build_locations(struct svg_graph *g, const struct profile *p)
 {
-	size_t i, j, k = 0, nloc = profile_location_count(p), nframes = 0;
+	size_t i, j, k = 0, nloc = profile_location_count(p), nframes = profile_frame_count(p);
 	char buf[64];
 	int rc;
 
-	for (i = 0; i < nloc; i++) {
-		size_t nl = profile_location_at(p, i)->nlines;
-
-		nframes += nl ? nl : 1;
-	}
 	g->loc_first = calloc(nloc + 1, sizeof(*g->loc_first));
 	g->loc_count = calloc(nloc + 1, sizeof(*g->loc_count));
 	g->loc_module = calloc(nloc + 1, sizeof(*g->loc_module));

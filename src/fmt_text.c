@@ -82,15 +82,10 @@ static void top_fini(struct top_table *t)
  * frame exists, so all tables are sized once from the frame count. */
 static int top_build(struct top_table *t, const struct profile *p)
 {
-	size_t i, j, k = 0, nloc = profile_location_count(p), nframes = 0;
+	size_t i, j, k = 0, nloc = profile_location_count(p), nframes = profile_frame_count(p);
 	char addr[32];
 	int rc;
 
-	for (i = 0; i < nloc; i++) {
-		size_t nl = profile_location_at(p, i)->nlines;
-
-		nframes += nl ? nl : 1;
-	}
 	t->nodes = calloc(nframes + 1, sizeof(*t->nodes));
 	t->nname_slots = hashutil_slots_for(nframes);
 	t->name_slots = calloc(t->nname_slots, sizeof(*t->name_slots));

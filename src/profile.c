@@ -929,6 +929,15 @@ const struct profile_location *profile_location_by_id(const struct profile *p, u
 	return location_by_id(p, id);
 }
 
+size_t profile_frame_count(const struct profile *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nlocations; i++)
+		n += p->locations[i].nlines ? p->locations[i].nlines : 1;
+	return n;
+}
+
 size_t profile_location_index(const struct profile *p, uint64_t id)
 {
 	return htab_find(&p->location_ids, hashutil_mix(id), location_id_eq, p, &id);

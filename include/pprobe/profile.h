@@ -134,6 +134,8 @@ const struct profile_function *profile_function_by_id(const struct profile *p, u
 size_t profile_location_count(const struct profile *p);
 const struct profile_location *profile_location_at(const struct profile *p, size_t i);
 const struct profile_location *profile_location_by_id(const struct profile *p, uint64_t id);
+/* Frames over all locations: each line, or 1 for a location without lines. */
+size_t profile_frame_count(const struct profile *p);
 /* Index (for profile_location_at) of the location with this id, or SIZE_MAX. */
 size_t profile_location_index(const struct profile *p, uint64_t id);
 size_t profile_sample_count(const struct profile *p);
