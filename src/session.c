@@ -14,7 +14,7 @@
 #include "pprobe/timeutil.h"
 #include "pprobe/unwind.h"
 
-#define SESSION_MAPS_MIN_INTERVAL_NS (20 * 1000000LL)
+#define SESSION_MAPS_MIN_INTERVAL_NS (1000000LL)
 #define SESSION_MAPS_POLL_NS (10 * 1000000LL)
 #define SESSION_RELEASE_TIMEOUT_MS 500
 
