@@ -276,8 +276,10 @@ int ehframe_index_build(const struct elfimage *img, uint64_t vaddr, uint64_t siz
 		ehframe_index_fini(idx);
 		return err;
 	}
+	if (idx->n == 0)
+		return -ENOENT;
 	qsort(idx->v, idx->n, sizeof(*idx->v), ehframe_cmp);
-	return idx->n ? 0 : -ENOENT;
+	return 0;
 }
 
 void ehframe_index_fini(struct ehframe_index *idx)

@@ -402,7 +402,8 @@ static int perfmap_sort(struct perfmap *pm)
 	if (!me)
 		return -ENOMEM;
 	pm->maxend = me;
-	qsort(pm->v, pm->n, sizeof(*pm->v), perfmap_cmp);
+	if (pm->n)
+		qsort(pm->v, pm->n, sizeof(*pm->v), perfmap_cmp);
 	for (size_t i = 0; i < pm->n; i++) {
 		if (pm->v[i].end > m)
 			m = pm->v[i].end;

@@ -783,6 +783,25 @@ static int sample_intern_labels(struct profile *p, const struct profile_label_in
 int profile_add_sample(struct profile *p, const uint64_t *location_ids, size_t nlocations,
 		       const int64_t *values, const struct profile_label_in *labels, size_t nlabels)
 {
+	return profile_add_sample_index(p, location_ids, nlocations, values, labels, nlabels, NULL);
+}
+
+int profile_add_sample_at(struct profile *p, size_t index, const int64_t *values)
+{
+	struct profile_sample *old;
+
+	if (index >= p->nsamples)
+		return -EINVAL;
+	old = &p->samples[index];
+	for (size_t i = 0; i < p->nsample_types; i++)
+		old->values[i] = (int64_t)((uint64_t)old->values[i] + (uint64_t)values[i]);
+	return 0;
+}
+
+int profile_add_sample_index(struct profile *p, const uint64_t *location_ids, size_t nlocations,
+			     const int64_t *values, const struct profile_label_in *labels,
+			     size_t nlabels, size_t *index)
+{
 	struct sample_key k = { location_ids, nlocations, NULL, nlabels };
 	struct profile_sample s = { 0 };
 	struct htab_slot *slot;
@@ -809,6 +828,8 @@ int profile_add_sample(struct profile *p, const uint64_t *location_ids, size_t n
 
 		for (i = 0; values && i < p->nsample_types; i++)
 			old->values[i] = (int64_t)((uint64_t)old->values[i] + (uint64_t)values[i]);
+		if (index)
+			*index = slot->val - 1;
 		return 0;
 	}
 	if (nlocations) {
@@ -833,6 +854,8 @@ int profile_add_sample(struct profile *p, const uint64_t *location_ids, size_t n
 		s.values[i] = values[i];
 	p->samples[p->nsamples] = s;
 	htab_fill(&p->sample_keys, slot, h, p->nsamples);
+	if (index)
+		*index = p->nsamples;
 	p->nsamples++;
 	return 0;
 out:

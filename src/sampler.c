@@ -25,6 +25,7 @@
  * this sample (a thread in uninterruptible sleep does not stop). */
 #define SAMPLER_STOP_TIMEOUT_MS 100
 #define SAMPLER_MAX_KFRAMES 32
+#define SAMPLER_MAX_SKIP 7
 #define SYS_FUTEX_NR 202
 
 /* What wall mode remembers of a thread between ticks (attach_thread.user). */
@@ -38,6 +39,10 @@ struct sampler_thread {
 	char wait[64];
 	char *kframes[SAMPLER_MAX_KFRAMES];
 	size_t nk;
+	unsigned idle;    /* looks in a row that found it had not run */
+	unsigned skip;    /* ticks left before its CPU time is read again */
+	size_t sample;    /* profile sample of the last capture, when sample_ok */
+	bool sample_ok;
 	bool blocked;     /* captured asleep in a system call ... */
 	long nr;          /* ... this one, */
 	uint64_t sp, pc;  /* ... at this stack pointer and pc */
@@ -292,7 +297,8 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	labels[1] = (struct profile_label_in){ .key = "tid", .num = t->tid };
 	t->samples++;
 	sp->stats.samples++;
-	return stacks_add(sp->st, NULL, 0, sp->pcs, ur.n, ur.end != UNWIND_END_OK, values, labels, 2);
+	return stacks_add(sp->st, NULL, 0, sp->pcs, ur.n, ur.end != UNWIND_END_OK, values, labels, 2,
+			  NULL);
 }
 
 static const char *sampler_state_word(char letter)
@@ -506,9 +512,21 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		if (!st)
 			return -ENOMEM;
 	}
-	ran = sampler_look_cpu(sp, t);
-	if (ran && st->valid && st->blocked && sampler_still_blocked(sp, t, st))
+	/* A thread long asleep is looked at less often: after n looks in a
+	 * row that found it idle, the next n ticks reuse its stack without a
+	 * look (at most SAMPLER_MAX_SKIP).  A thousand sleeping threads then
+	 * cost a few hundred reads a second instead of a hundred thousand; a
+	 * thread that wakes is seen within that many ticks. */
+	if (st->valid && st->skip > 0) {
+		st->skip--;
 		ran = false;
+	} else {
+		ran = sampler_look_cpu(sp, t);
+		if (ran && st->valid && st->blocked && sampler_still_blocked(sp, t, st))
+			ran = false;
+		st->idle = ran ? 0 : st->idle + 1;
+		st->skip = st->idle < SAMPLER_MAX_SKIP ? st->idle : SAMPLER_MAX_SKIP;
+	}
 	if ((ran || !st->valid) && sp->over_budget) {
 		/* This tick is out of time: no new stops, or the ticks fall
 		 * behind for every thread.  A known stack is reused once more. */
@@ -527,6 +545,7 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 			return err == -ENOMEM ? err : 0;
 		}
 		sampler_refresh_name(sp, t, now);
+		st->sample_ok = false;
 	} else {
 		sp->stats.reused++;
 	}
@@ -541,8 +560,13 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		labels[nl++] = (struct profile_label_in){ .key = "wait", .str = st->wait };
 	t->samples++;
 	sp->stats.samples++;
-	return stacks_add(sp->st, (const char *const *)st->kframes, st->nk, st->pcs, st->n,
-			  st->truncated, values, labels, nl);
+	/* Same stack, same labels: add to the sample directly, no lookups. */
+	if (st->sample_ok)
+		return profile_add_sample_at(sp->st->prof, st->sample, values);
+	err = stacks_add(sp->st, (const char *const *)st->kframes, st->nk, st->pcs, st->n,
+			 st->truncated, values, labels, nl, &st->sample);
+	st->sample_ok = err == 0;
+	return err;
 }
 
 int sampler_tick(struct sampler *sp, int64_t now)

@@ -229,7 +229,7 @@ static int stacks_named_location(struct stacks *st, const char *name, uint64_t *
 
 int stacks_add(struct stacks *st, const char *const *leaf_names, size_t nleaf,
 	       const uint64_t *pcs, size_t n, bool truncated, const int64_t *values,
-	       const struct profile_label_in *labels, size_t nlabels)
+	       const struct profile_label_in *labels, size_t nlabels, size_t *index)
 {
 	size_t need = nleaf + n + 1, at = 0;
 	int err;
@@ -259,5 +259,5 @@ int stacks_add(struct stacks *st, const char *const *leaf_names, size_t nleaf,
 			return err;
 		st->samples_truncated++;
 	}
-	return profile_add_sample(st->prof, st->loc_buf, at, values, labels, nlabels);
+	return profile_add_sample_index(st->prof, st->loc_buf, at, values, labels, nlabels, index);
 }

@@ -115,6 +115,14 @@ int profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t addres
 int profile_add_sample(struct profile *p, const uint64_t *location_ids, size_t nlocations,
 		       const int64_t *values, const struct profile_label_in *labels, size_t nlabels);
 
+/* The same, also giving the sample's index (stable for the profile's life),
+ * so that a sampler adding the same sample again can use
+ * profile_add_sample_at() and skip the lookup. */
+int profile_add_sample_index(struct profile *p, const uint64_t *location_ids, size_t nlocations,
+			     const int64_t *values, const struct profile_label_in *labels,
+			     size_t nlabels, size_t *index);
+int profile_add_sample_at(struct profile *p, size_t index, const int64_t *values);
+
 /* Read access, for writers and tests. */
 size_t profile_sample_type_count(const struct profile *p);
 const struct profile_value_type *profile_sample_type(const struct profile *p, size_t i);

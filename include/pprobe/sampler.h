@@ -8,7 +8,8 @@
  * tick period, with labels state, syscall and wait.  A thread whose CPU time
  * did not change since its last sample has not run: its previous stack and
  * labels are reused without stopping it, so a thousand sleeping threads
- * are not woken a thousand times a tick.  A thread in a call that a stop
+ * are not woken a thousand times a tick; a thread idle for n looks in a row
+ * is looked at again only after n ticks (at most 7).  A thread in a call that a stop
  * would break, or in uninterruptible sleep, is captured without stopping.
  *
  * The sampler is shared by the commands that sample over time (record,

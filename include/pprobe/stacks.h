@@ -48,10 +48,11 @@ void stacks_fini(struct stacks *st);
 /* Add one sample: pcs leaf first as unwind_stack() gives them; truncated
  * adds a "[truncated]" root frame.  leaf_names (may be NULL) are frames
  * below the user stack known only by name -- the kernel stack of a blocked
- * thread -- innermost first; each gets a location of its own. */
+ * thread -- innermost first; each gets a location of its own.  index (may
+ * be NULL) gets the profile sample's index (profile_add_sample_at). */
 int stacks_add(struct stacks *st, const char *const *leaf_names, size_t nleaf,
 	       const uint64_t *pcs, size_t n, bool truncated, const int64_t *values,
-	       const struct profile_label_in *labels, size_t nlabels);
+	       const struct profile_label_in *labels, size_t nlabels, size_t *index);
 
 struct symbolize_result;
 

@@ -180,7 +180,7 @@ static void fuzz_profile(const uint64_t *pcs, size_t n, int truncated)
 	if (profile_add_sample_type(p, "samples", "count") == 0 &&
 	    profile_add_sample_type(p, "cpu", "nanoseconds") == 0) {
 		stacks_init(&st, p, &fuzz_maps, fuzz_sym);
-		(void)stacks_add(&st, NULL, 0, pcs, n, truncated, values, labels, 2);
+		(void)stacks_add(&st, NULL, 0, pcs, n, truncated, values, labels, 2, NULL);
 		stacks_fini(&st);
 	}
 	profile_free(p);
