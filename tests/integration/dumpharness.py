@@ -38,26 +38,8 @@ EPOLL_CALLS = ("epoll_wait", "epoll_pwait", "epoll_pwait2")
 # The fixture's status file
 
 
-def read_status(fixture):
-    """The fixture's status file as {key: int}, or None if not written yet."""
-    path = fixture.truth.get("status")
-    if not path:
-        raise harness.Failure("fixture %s truth has no status path: %s"
-                              % (fixture.name, fixture.truth))
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return None
-    status = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        try:
-            status[key] = int(value)
-        except ValueError:
-            raise harness.Failure("fixture %s status file %s: bad line %r"
-                                  % (fixture.name, path, line))
-    return status
+# Shared with the other fixture suites (harness.py).
+read_status = harness.read_status
 
 
 def wait_status(ctx, fixture, what, advance=2, timeout=STATUS_TIMEOUT):

@@ -27,14 +27,4 @@ set(PPROBE_FIDELITY_TESTS
   fidelity_gdb_oracle 180
   fidelity_perf_oracle 180)
 
-while(PPROBE_FIDELITY_TESTS)
-  list(POP_FRONT PPROBE_FIDELITY_TESTS name timeout)
-  add_test(NAME integration.${name}
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_${name}.py)
-  set_tests_properties(integration.${name} PROPERTIES
-    ENVIRONMENT "PPROBE=$<TARGET_FILE:pprobe>;PPROF_DECODE=$<$<TARGET_EXISTS:pprof_decode>:$<TARGET_FILE:pprof_decode>>;FIXTURES=${CMAKE_BINARY_DIR}/fixtures;GO=${PPROBE_TEST_GO};TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp/${name}"
-    SKIP_RETURN_CODE 77
-    TIMEOUT ${timeout}
-    LABELS "integration;fidelity"
-    RUN_SERIAL TRUE)
-endwhile()
+pprobe_integration_tests(fidelity ${PPROBE_FIDELITY_TESTS})

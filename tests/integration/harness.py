@@ -776,6 +776,28 @@ def set_immutable(path, on):
         os.close(fd)
 
 
+def read_status(fixture):
+    """The fixture's status file as {key: int}, or None if not written yet."""
+    path = fixture.truth.get("status")
+    if not path:
+        raise Failure("fixture %s truth has no status path: %s"
+                              % (fixture.name, fixture.truth))
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    status = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        try:
+            status[key] = int(value)
+        except ValueError:
+            raise Failure("fixture %s status file %s: bad line %r"
+                                  % (fixture.name, path, line))
+    return status
+
+
 def run(main):
     """Runs main(ctx) and exits 0 (all checks passed), 1 (some failed) or 77 (skipped)."""
     ctx = None

@@ -23,15 +23,5 @@ set(PPROBE_SAFETY_TESTS
   safety_outfile 90
   safety_limits 240)
 
-while(PPROBE_SAFETY_TESTS)
-  list(POP_FRONT PPROBE_SAFETY_TESTS name timeout)
-  add_test(NAME integration.${name}
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_${name}.py)
-  set_tests_properties(integration.${name} PROPERTIES
-    ENVIRONMENT "PPROBE=$<TARGET_FILE:pprobe>;PPROF_DECODE=$<$<TARGET_EXISTS:pprof_decode>:$<TARGET_FILE:pprof_decode>>;FIXTURES=${CMAKE_BINARY_DIR}/fixtures;GO=${PPROBE_TEST_GO};TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp/${name}"
-    SKIP_RETURN_CODE 77
-    TIMEOUT ${timeout}
-    LABELS "integration;safety"
-    RUN_SERIAL TRUE)
-endwhile()
+pprobe_integration_tests(safety ${PPROBE_SAFETY_TESTS})
 set_property(TEST integration.safety_kill integration.safety_limits APPEND PROPERTY LABELS long)
