@@ -777,25 +777,34 @@ def set_immutable(path, on):
 
 
 def read_status(fixture):
-    """The fixture's status file as {key: int}, or None if not written yet."""
+    """The fixture's status file as {key: int}, or None if not written yet.
+
+    Fixtures replace the file atomically (write a temporary, rename), but a
+    fixture that execs itself can leave one write half done; a malformed
+    read is read again a few times before it counts as a failure."""
     path = fixture.truth.get("status")
     if not path:
         raise Failure("fixture %s truth has no status path: %s"
-                              % (fixture.name, fixture.truth))
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        return None
-    status = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
+                      % (fixture.name, fixture.truth))
+    bad = None
+    for _ in range(5):
         try:
-            status[key] = int(value)
-        except ValueError:
-            raise Failure("fixture %s status file %s: bad line %r"
-                                  % (fixture.name, path, line))
-    return status
+            with open(path) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return None
+        status = {}
+        bad = None
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            try:
+                status[key] = int(value)
+            except ValueError:
+                bad = line
+                break
+        if bad is None:
+            return status
+    raise Failure("fixture %s status file %s: bad line %r" % (fixture.name, path, bad))
 
 
 def run(main):
