@@ -35,9 +35,10 @@ build() { # build DIR [cmake args...]
 demo() {
   deps
   build build >/dev/null
-  ./build/fixtures/burner_O2 > build/demo.ready &
+  ./build/fixtures/burner_O2 > build/demo.ready 2>&1 &
   local pid=$!
-  trap 'kill $pid 2>/dev/null || true' EXIT
+  # Expanded now: the trap runs after this function's locals are gone.
+  trap "kill $pid 2>/dev/null || true" EXIT
   for _ in $(seq 100); do grep -q ready build/demo.ready && break; sleep 0.05; done
   echo "dev.sh: profiling the demo workload (pid $pid) for 5 seconds" >&2
   ./build/pprobe -p "$pid" -seconds 5 -o build/demo.cpu.pb.gz
