@@ -807,6 +807,31 @@ def read_status(fixture):
     raise Failure("fixture %s status file %s: bad line %r" % (fixture.name, path, bad))
 
 
+def wait_status(fixture, what, advance=2, timeout=10.0):
+    """Waits until the status seq grew by advance since the call; returns it.
+
+    A fixture that stopped writing (stopped, hung, dead) fails the test:
+    later checks read its counters.
+    """
+    first = read_status(fixture)
+    start = first["seq"] if first else 0
+
+    def grown():
+        st = read_status(fixture)
+        return st if st and st.get("seq", 0) >= start + advance else None
+
+    status = wait_for(grown, timeout)
+    if status is None:
+        raise Failure("%s: fixture %s (pid %s) did not rewrite its status file %d "
+                              "times within %.0f s (seq %s, now %s); task states %s; "
+                              "alive %s; stderr %r"
+                              % (what, fixture.name, fixture.pid, advance, timeout, start,
+                                 (read_status(fixture) or {}).get("seq"),
+                                 task_states(fixture.pid), fixture.alive(),
+                                 fixture.stderr_text()))
+    return status
+
+
 def run(main):
     """Runs main(ctx) and exits 0 (all checks passed), 1 (some failed) or 77 (skipped)."""
     ctx = None
