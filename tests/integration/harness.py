@@ -283,8 +283,11 @@ class Fixture:
         self.pid = None
         self.truth = {}
         self.truth_threads = {}
-        self.truth_path = ctx.tmp_path("%s.truth" % name)
-        self.stderr_path = ctx.tmp_path("%s.stderr" % name)
+        # One name per instance: a test that runs the same fixture twice
+        # must not read the first one's status file as the second's.
+        stem = "%s.%d" % (name, ctx.next_serial())
+        self.truth_path = ctx.tmp_path(stem + ".truth")
+        self.stderr_path = ctx.tmp_path(stem + ".stderr")
 
     def start(self):
         if not os.access(self.path, os.X_OK):
@@ -514,10 +517,14 @@ class Context:
     def tmp_path(self, name):
         return os.path.join(self.tmpdir, name)
 
+    def next_serial(self):
+        """A number not handed out before in this test, for unique file names."""
+        self._tmp_serial += 1
+        return self._tmp_serial
+
     def new_output(self, stem):
         """A fresh path for a profile in the scratch directory."""
-        self._tmp_serial += 1
-        return self.tmp_path("%s.%d.pb.gz" % (stem, self._tmp_serial))
+        return self.tmp_path("%s.%d.pb.gz" % (stem, self.next_serial()))
 
     def require_pprobe(self):
         if not self.pprobe:
