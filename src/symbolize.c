@@ -166,8 +166,12 @@ static int symbolize_push(struct symbolize_result *res, const char *sysname, con
 }
 
 /* The name a DIE is known by in the binary: its linkage (mangled) name
- * where it has one, following abstract origins and specifications. */
-static const char *symbolize_die_name(Dwarf_Die *die)
+ * where it has one, following abstract origins and specifications; else,
+ * for the function holding the pc, the symbol table's name for it when
+ * that is mangled (GCC gives a lambda's operator() no linkage name, only
+ * "operator()"; a C function's plain name beats a versioned alias such as
+ * __libc_start_main@@GLIBC_2.34); else its plain name. */
+static const char *symbolize_die_name(Dwarf_Die *die, const char *symname)
 {
 	Dwarf_Attribute attr;
 	const char *name;
@@ -176,6 +180,9 @@ static const char *symbolize_die_name(Dwarf_Die *die)
 	     dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) &&
 	    (name = dwarf_formstring(&attr)))
 		return name;
+	if (dwarf_tag(die) == DW_TAG_subprogram && symname &&
+	    (!strncmp(symname, "_Z", 2) || !strncmp(symname, "_R", 2)))
+		return symname;
 	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)))
 		return name;
 	return NULL;
@@ -198,13 +205,80 @@ static const char *symbolize_call_file(Dwarf_Die *cu, Dwarf_Die *inl, int *line)
 	return dwarf_filesrc(files, idx, NULL, NULL);
 }
 
+struct symbolize_find_func {
+	Dwarf_Addr pc;
+	Dwarf_Die die;
+	int found;
+};
+
+static int symbolize_func_cb(Dwarf_Die *die, void *arg)
+{
+	struct symbolize_find_func *f = arg;
+
+	if (dwarf_haspc(die, f->pc) <= 0)
+		return DWARF_CB_OK;
+	f->die = *die;
+	f->found = 1;
+	return DWARF_CB_ABORT;
+}
+
+/* The innermost scope below parent (inlined subroutine, lexical block)
+ * whose ranges hold pc, or parent itself. */
+static Dwarf_Die symbolize_scope_descend(Dwarf_Die parent, Dwarf_Addr pc)
+{
+	for (int depth = 0; depth < SYMBOLIZE_MAX_INLINE; depth++) {
+		Dwarf_Die child;
+		int found = 0;
+
+		if (dwarf_child(&parent, &child) != 0)
+			break;
+		do {
+			int tag = dwarf_tag(&child);
+
+			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+			    dwarf_haspc(&child, pc) > 0) {
+				found = 1;
+				break;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+		if (!found)
+			break;
+		parent = child;
+	}
+	return parent;
+}
+
+/* The innermost DWARF scope holding pc, or -ENOENT.  dwarf_getscopes()
+ * prunes every scope whose ranges miss pc, so it never finds code nested
+ * in another function's DIE (GCC puts a lambda's operator() inside its
+ * enclosing function); then the CU's subprograms are searched wherever
+ * they are nested, and their scopes walked down from there. */
+static int symbolize_innermost_scope(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *out)
+{
+	struct symbolize_find_func f = { .pc = pc };
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, pc, &scopes);
+
+	if (n > 0) {
+		*out = scopes[0];
+		free(scopes);
+		return 0;
+	}
+	free(scopes);
+	dwarf_getfuncs(cu, symbolize_func_cb, &f, 0);
+	if (!f.found)
+		return -ENOENT;
+	*out = symbolize_scope_descend(f.die, pc);
+	return 0;
+}
+
 /* DWARF frames for vaddr: innermost inlined callee first. */
 static int symbolize_dwarf(Dwfl_Module *mod, uint64_t vaddr, const char *symname,
 			   struct symbolize_result *res)
 {
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, vaddr, &bias);
-	Dwarf_Die *scopes = NULL;
+	Dwarf_Die *scopes = NULL, inner;
 	Dwfl_Line *dl;
 	const char *file = NULL;
 	int line = 0, nscopes, err = 0;
@@ -218,25 +292,18 @@ static int symbolize_dwarf(Dwfl_Module *mod, uint64_t vaddr, const char *symname
 	 * after an inlined instance; dwarf_getscopes_die() on the innermost
 	 * scope gives the concrete chain of callers instead (as eu-addr2line -i
 	 * does). */
-	nscopes = dwarf_getscopes(cu, vaddr - bias, &scopes);
-	if (nscopes > 0) {
-		Dwarf_Die inner = scopes[0];
-
-		free(scopes);
-		scopes = NULL;
+	nscopes = 0;
+	if (symbolize_innermost_scope(cu, vaddr - bias, &inner) == 0)
 		nscopes = dwarf_getscopes_die(&inner, &scopes);
-	}
 	for (int i = 0; i < nscopes && res->n < SYMBOLIZE_MAX_INLINE; i++) {
 		int tag = dwarf_tag(&scopes[i]);
 		const char *name;
 
 		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
 			continue;
-		name = symbolize_die_name(&scopes[i]);
-		/* The outermost function: prefer the symbol table's name when
-		 * DWARF has none (it is the same function). */
+		name = symbolize_die_name(&scopes[i], symname);
 		if (!name)
-			name = tag == DW_TAG_subprogram && symname ? symname : "??";
+			name = "??";
 		err = symbolize_push(res, name, file, line);
 		if (err || tag == DW_TAG_subprogram)
 			break;

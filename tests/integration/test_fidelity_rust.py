@@ -11,7 +11,8 @@ v0 and legacy manglings.  Its thread "rs-hot" runs, on CPU:
   legacy:  fid::hot_leaf; fid::Engine<T>::spin; <fid::Sq as fid::Work>::work;
            fid::drive::{{closure}}; fid::drive; fid::worker; ...
 
-Expected, for each: that chain in >= 85% of rs-hot's samples, >= 90%
+Expected, for each: that chain in >= 85% of rs-hot's samples (below the
+standard library's functions inlined into hot_leaf, frames of their own), >= 90%
 reaching start_thread; each name of a frame whose system_name is a Rust
 symbol is what `nm --demangle` (binutils 2.40 decodes both schemes) prints
 for that symbol in the binary, and the system_name stays mangled ("_R..."
@@ -19,6 +20,7 @@ or "_ZN...17h<hash>E").
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -49,6 +51,16 @@ def nm_demangled(ctx, path):
     return out
 
 
+def below_inlined_std(names):
+    """names without the leading frames of the standard library's functions
+    inlined into the leaf (core::hint::black_box, <u64>::wrapping_add,
+    Range's next), which pprobe shows as frames of their own."""
+    i = 0
+    while i < len(names) - 1 and re.match(r"<?(core|std|alloc)::|<u64[ >]", names[i]):
+        i += 1
+    return names[i:]
+
+
 def is_rust_symbol(s):
     return s.startswith("_R") or (s.startswith("_ZN") and "17h" in s)
 
@@ -61,7 +73,8 @@ def check(ctx, mangling):
     samples = prof.of_thread("rs-hot")
     chain = CHAINS[mangling]
     fid.check_share(ctx, prof, samples, lambda s: [n for n in s.names() if n in chain] == chain
-                    and s.names()[0] == chain[0], 0.85, what, "stack " + ";".join(chain))
+                    and below_inlined_std(s.names())[0] == chain[0], 0.85, what,
+                    "stack " + ";".join(chain))
     fid.check_share(ctx, prof, samples, lambda s: fid.reaches_entry(s.names()), 0.90, what,
                     "a stack reaching start_thread")
     nm = nm_demangled(ctx, fixture.path)
