@@ -162,31 +162,14 @@ static int ehframe_cmp(const void *a, const void *b)
 
 int ehframe_find_section(const struct elfimage *img, uint64_t *vaddr, uint64_t *size)
 {
-	Elf64_Ehdr eh;
-	Elf64_Shdr strsh;
+	struct elfimage_section sec;
+	int err = elfimage_find_section(img, SHT_PROGBITS, ".eh_frame", &sec);
 
-	if (img->size < sizeof(eh))
-		return -ENOENT;
-	memcpy(&eh, img->data, sizeof(eh));
-	if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum ||
-	    eh.e_shoff > img->size || (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr) > img->size - eh.e_shoff)
-		return -ENOENT;
-	memcpy(&strsh, img->data + eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof(strsh), sizeof(strsh));
-	for (unsigned i = 0; i < eh.e_shnum; i++) {
-		Elf64_Shdr sh;
-		uint64_t name_off;
-
-		memcpy(&sh, img->data + eh.e_shoff + (uint64_t)i * sizeof(sh), sizeof(sh));
-		name_off = strsh.sh_offset + sh.sh_name;
-		if (sh.sh_type != SHT_PROGBITS || strsh.sh_offset > img->size ||
-		    name_off + sizeof(".eh_frame") > img->size ||
-		    memcmp(img->data + name_off, ".eh_frame", sizeof(".eh_frame")))
-			continue;
-		*vaddr = sh.sh_addr;
-		*size = sh.sh_size;
-		return 0;
-	}
-	return -ENOENT;
+	if (err)
+		return err;
+	*vaddr = sec.vaddr;
+	*size = sec.size;
+	return 0;
 }
 
 int ehframe_index_build(const struct elfimage *img, uint64_t vaddr, uint64_t size,

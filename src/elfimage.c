@@ -3,7 +3,8 @@
  * Only 64-bit little-endian ELF (the x86_64 targets pprobe supports).  We
  * read program headers, PT_GNU_EH_FRAME and the GNU build-id note directly:
  * that is all the unwinder needs, and doing it by hand keeps every bound
- * check in view.  Symbols and DWARF are libdwfl's job (symbolize.c).
+ * check in view; section headers only on request (elfimage_find_section).
+ * Symbols and DWARF for names are libdwfl's job (symbolize.c).
  */
 #include <elf.h>
 #include <errno.h>
@@ -186,6 +187,40 @@ void elfimage_free(struct elfimage *img)
 	free(img->name);
 	free(img->open_path);
 	free(img);
+}
+
+int elfimage_find_section(const struct elfimage *img, uint32_t type, const char *name,
+			  struct elfimage_section *out)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr strsh;
+	size_t name_len = name ? strlen(name) + 1 : 0;
+
+	if (img->size < sizeof(eh))
+		return -ENOENT;
+	memcpy(&eh, img->data, sizeof(eh));
+	if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum ||
+	    !elfimage_in_bounds(img, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr)))
+		return -ENOENT;
+	memcpy(&strsh, img->data + eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof(strsh),
+	       sizeof(strsh));
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		Elf64_Shdr sh;
+
+		memcpy(&sh, img->data + eh.e_shoff + (uint64_t)i * sizeof(sh), sizeof(sh));
+		if (sh.sh_type != type)
+			continue;
+		if (name && (sh.sh_name > UINT64_MAX - strsh.sh_offset ||
+			     !elfimage_in_bounds(img, strsh.sh_offset + sh.sh_name, name_len) ||
+			     memcmp(img->data + strsh.sh_offset + sh.sh_name, name, name_len)))
+			continue;
+		out->vaddr = sh.sh_addr;
+		out->offset = sh.sh_offset;
+		out->size = sh.sh_size;
+		out->entsize = sh.sh_entsize;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int elfimage_read(const struct elfimage *img, uint64_t vaddr, void *buf, size_t len)

@@ -14,6 +14,7 @@
 
 #include "pprobe/ehframe.h"
 #include "pprobe/elfimage.h"
+#include "pprobe/funcsyms.h"
 #include "pprobe/maps.h"
 #include "pprobe/snapshot.h"
 #include "pprobe/unwind.h"
@@ -34,25 +35,41 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define DW_EH_PE_datarel 0x30
 #define EH_TABLE_ENC (DW_EH_PE_datarel | DW_EH_PE_sdata4)
 
-/* The .eh_frame index of an image without .eh_frame_hdr (ehframe.h). */
-struct unwind_ehx {
+/* What we build ourselves for an image, each part on first need: the
+ * .eh_frame index of an image without .eh_frame_hdr (ehframe.h), and its
+ * function starts for the stack scan (funcsyms.h). */
+struct unwind_image {
 	const struct elfimage *img;
 	uint64_t eh_frame; /* ELF vaddr of .eh_frame */
 	struct ehframe_index idx;
-	int err;
+	int idx_err;
+	bool idx_built;
+	struct funcsyms syms;
+	int syms_err;
+	bool syms_built;
 };
 
 struct unwind {
 	struct maps *maps;
 	unw_addr_space_t as;
-	struct unwind_ehx *ehx;
-	size_t nehx;
+	struct unwind_image *images;
+	size_t nimages;
 };
 
 /* Where libunwind is told the one-entry search table for an FDE we found
  * ourselves lives; access_mem serves it from unwind_call.one_entry.  No
  * user-space mapping can be there. */
 #define UNWIND_PSEUDO_TABLE 0xfffffffffff00000ull
+
+/* How far above sp the stack scan looks for a return address: frames of
+ * code without CFI (musl's -Os wrappers) are small; 4 KiB also covers one
+ * with a local buffer. */
+#define UNWIND_SCAN_BYTES 4096
+/* Without symbols, a direct call's target counts as this function's start
+ * if it lies at most this far below the pc. */
+#define UNWIND_SCAN_FUNC_MAX (64u << 10)
+/* How much of a function's start is searched for its frame-pointer setup. */
+#define UNWIND_PROLOGUE_BYTES 48
 
 /* Per-call state handed to the accessors as libunwind's "arg". */
 struct unwind_call {
@@ -102,25 +119,53 @@ static void unwind_exec_range(const struct elfimage *img, uint64_t bias, uint64_
 	}
 }
 
-static const struct unwind_ehx *unwind_ehx_get(struct unwind *u, const struct elfimage *img)
+static struct unwind_image *unwind_image_get(struct unwind *u, const struct elfimage *img)
 {
-	struct unwind_ehx *nv, *x;
-	uint64_t size;
+	struct unwind_image *nv, *x;
 
-	for (size_t i = 0; i < u->nehx; i++)
-		if (u->ehx[i].img == img)
-			return &u->ehx[i];
-	nv = realloc(u->ehx, (u->nehx + 1) * sizeof(*nv));
+	for (size_t i = 0; i < u->nimages; i++)
+		if (u->images[i].img == img)
+			return &u->images[i];
+	nv = realloc(u->images, (u->nimages + 1) * sizeof(*nv));
 	if (!nv)
 		return NULL;
-	u->ehx = nv;
-	x = &u->ehx[u->nehx++];
+	u->images = nv;
+	x = &u->images[u->nimages++];
 	memset(x, 0, sizeof(*x));
 	x->img = img;
-	x->err = ehframe_find_section(img, &x->eh_frame, &size);
-	if (!x->err)
-		x->err = ehframe_index_build(img, x->eh_frame, size, &x->idx);
 	return x;
+}
+
+static const struct ehframe_index *unwind_image_index(struct unwind *u,
+						      const struct elfimage *img,
+						      uint64_t *eh_frame)
+{
+	struct unwind_image *x = unwind_image_get(u, img);
+	uint64_t size;
+
+	if (!x)
+		return NULL;
+	if (!x->idx_built) {
+		x->idx_built = true;
+		x->idx_err = ehframe_find_section(img, &x->eh_frame, &size);
+		if (!x->idx_err)
+			x->idx_err = ehframe_index_build(img, x->eh_frame, size, &x->idx);
+	}
+	*eh_frame = x->eh_frame;
+	return x->idx_err ? NULL : &x->idx;
+}
+
+static const struct funcsyms *unwind_image_syms(struct unwind *u, const struct elfimage *img)
+{
+	struct unwind_image *x = unwind_image_get(u, img);
+
+	if (!x)
+		return NULL;
+	if (!x->syms_built) {
+		x->syms_built = true;
+		x->syms_err = funcsyms_build(img, &x->syms);
+	}
+	return x->syms_err ? NULL : &x->syms;
 }
 
 /* An image whose .eh_frame has no search table (static executables): find
@@ -129,14 +174,15 @@ static int uw_find_proc_info_unindexed(unw_addr_space_t as, unw_word_t ip, unw_p
 				       int need_unwind_info, struct unwind_call *c,
 				       const struct elfimage *img, uint64_t bias)
 {
-	const struct unwind_ehx *x = unwind_ehx_get(c->u, img);
+	uint64_t eh_frame = 0;
+	const struct ehframe_index *idx = unwind_image_index(c->u, img, &eh_frame);
 	const struct ehframe_entry *e;
 	unw_dyn_info_t di;
 	uint64_t segbase;
 
-	if (!x || x->err || !(e = ehframe_index_find(&x->idx, ip - bias)))
+	if (!idx || !(e = ehframe_index_find(idx, ip - bias)))
 		return -UNW_ENOINFO;
-	segbase = x->eh_frame + bias;
+	segbase = eh_frame + bias;
 	c->one_entry[0] = (int32_t)(int64_t)(e->start + bias - segbase);
 	c->one_entry[1] = (int32_t)(int64_t)(e->fde + bias - segbase);
 	memset(&di, 0, sizeof(di));
@@ -326,9 +372,11 @@ void unwind_free(struct unwind *u)
 {
 	if (!u)
 		return;
-	for (size_t i = 0; i < u->nehx; i++)
-		ehframe_index_fini(&u->ehx[i].idx);
-	free(u->ehx);
+	for (size_t i = 0; i < u->nimages; i++) {
+		ehframe_index_fini(&u->images[i].idx);
+		funcsyms_fini(&u->images[i].syms);
+	}
+	free(u->images);
 	unw_destroy_addr_space(u->as);
 	free(u);
 }
@@ -362,6 +410,66 @@ static bool unwind_stack_word(const struct snapshot *s, uint64_t addr, uint64_t 
 	return true;
 }
 
+enum unwind_call_kind {
+	UNWIND_CALL_NONE,     /* not after a call instruction */
+	UNWIND_CALL_DIRECT,   /* after "call rel32": the target is known */
+	UNWIND_CALL_INDIRECT, /* after a call through a register or memory */
+};
+
+/* What call instruction, if any, ends right before ret (read from the
+ * mapped file)?  For a direct call, *target is where it went. */
+static enum unwind_call_kind unwind_call_before(struct unwind *u, uint64_t ret,
+						uint64_t *target)
+{
+	unsigned char code[7];
+	int32_t rel;
+
+	if (ret < 7 || maps_read_code(u->maps, ret - 7, code, sizeof(code)) != 0)
+		return UNWIND_CALL_NONE;
+	if (code[2] == 0xe8) {
+		memcpy(&rel, code + 3, sizeof(rel));
+		if (target)
+			*target = ret + (uint64_t)(int64_t)rel;
+		return UNWIND_CALL_DIRECT;
+	}
+	if ((code[5] == 0xff && (code[6] & 0x38) == 0x10) ||     /* call *%reg */
+	    (code[4] == 0xff && (code[5] & 0x38) == 0x10) ||     /* call *disp8(%reg) */
+	    (code[1] == 0xff && (code[2] & 0x38) == 0x10))       /* call *disp32(...) */
+		return UNWIND_CALL_INDIRECT;
+	return UNWIND_CALL_NONE;
+}
+
+/* Start a fresh cursor in the caller: pc ret, stack pointer sp, the
+ * callee-saved registers the cursor knows (rbp too, unless set_rbp). */
+static bool unwind_restart(struct unwind_call *c, unw_cursor_t *cur, uint64_t ret, uint64_t sp,
+			   bool set_rbp, uint64_t rbp)
+{
+	static const int keep[] = { UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12,
+				    UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15 };
+	struct user_regs_struct next;
+	unw_word_t v;
+
+	memset(&next, 0, sizeof(next));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		if (unw_get_reg(cur, keep[i], &v) < 0)
+			continue;
+		switch (keep[i]) {
+		case UNW_X86_64_RBX: next.rbx = v; break;
+		case UNW_X86_64_RBP: next.rbp = v; break;
+		case UNW_X86_64_R12: next.r12 = v; break;
+		case UNW_X86_64_R13: next.r13 = v; break;
+		case UNW_X86_64_R14: next.r14 = v; break;
+		default: next.r15 = v; break;
+		}
+	}
+	next.rip = ret;
+	next.rsp = sp;
+	if (set_rbp)
+		next.rbp = rbp;
+	c->regs = next;
+	return unw_init_remote(cur, c->u->as, c) >= 0;
+}
+
 /* Code without unwind tables (built with -fno-asynchronous-unwind-tables,
  * or hand-written) that keeps a frame pointer: the caller's pc is at
  * rbp+8, its rbp at rbp, its sp is rbp+16.  libunwind's own guess for such
@@ -371,32 +479,13 @@ static bool unwind_stack_word(const struct snapshot *s, uint64_t addr, uint64_t 
  * point into the copied stack above sp. */
 static bool unwind_fp_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t sp)
 {
-	unw_word_t rbp, v;
+	unw_word_t rbp;
 	uint64_t ret, saved_rbp;
-	static const int keep[] = { UNW_X86_64_RBX, UNW_X86_64_R12, UNW_X86_64_R13,
-				    UNW_X86_64_R14, UNW_X86_64_R15 };
-	struct user_regs_struct next;
 
 	if (unw_get_reg(cur, UNW_X86_64_RBP, &rbp) < 0 || rbp < sp || (rbp & 7) ||
 	    !unwind_stack_word(c->s, rbp, &saved_rbp) || !unwind_stack_word(c->s, rbp + 8, &ret))
 		return false;
-	memset(&next, 0, sizeof(next));
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-		if (unw_get_reg(cur, keep[i], &v) < 0)
-			continue;
-		switch (keep[i]) {
-		case UNW_X86_64_RBX: next.rbx = v; break;
-		case UNW_X86_64_R12: next.r12 = v; break;
-		case UNW_X86_64_R13: next.r13 = v; break;
-		case UNW_X86_64_R14: next.r14 = v; break;
-		default: next.r15 = v; break;
-		}
-	}
-	next.rip = ret;
-	next.rsp = rbp + 16;
-	next.rbp = saved_rbp;
-	c->regs = next;
-	return unw_init_remote(cur, c->u->as, c) >= 0;
+	return unwind_restart(c, cur, ret, rbp + 16, true, saved_rbp);
 }
 
 /* Has the cursor's frame unwind info?  For a pc without any, libunwind's
@@ -412,19 +501,6 @@ static bool unwind_has_cfi(unw_cursor_t *cur, unw_word_t ip)
 	return !(pi.start_ip == ip && pi.end_ip == ip + 1);
 }
 
-/* Does ret follow a call instruction (call rel32, or an indirect call
- * through a register or memory operand)?  Read from the mapped file. */
-static bool unwind_follows_call(struct unwind *u, uint64_t ret)
-{
-	unsigned char code[7];
-
-	if (ret < 7 || maps_read_code(u->maps, ret - 7, code, sizeof(code)) != 0)
-		return false;
-	return code[2] == 0xe8 ||                                   /* call rel32 */
-	       (code[5] == 0xff && (code[6] & 0x38) == 0x10) ||     /* call *%reg */
-	       (code[4] == 0xff && (code[5] & 0x38) == 0x10) ||     /* call *disp8(%reg) */
-	       (code[1] == 0xff && (code[2] & 0x38) == 0x10);       /* call *disp32(...) */
-}
 
 /* The interrupted function has no CFI and we cannot trust its rbp (a leaf
  * rarely sets one up): hand-written code such as musl's __syscall_cp_asm
@@ -435,12 +511,117 @@ static bool unwind_leaf_step(struct unwind_call *c, unw_cursor_t *cur)
 	uint64_t ret;
 	struct user_regs_struct next = c->regs;
 
-	if (!unwind_stack_word(c->s, c->regs.rsp, &ret) || !unwind_follows_call(c->u, ret))
+	if (!unwind_stack_word(c->s, c->regs.rsp, &ret) ||
+	    unwind_call_before(c->u, ret, NULL) == UNWIND_CALL_NONE)
 		return false;
 	next.rip = ret;
 	next.rsp = c->regs.rsp + 8;
 	c->regs = next;
 	return unw_init_remote(cur, c->u->as, c) >= 0;
+}
+
+/* The start of the function holding ip, from its file's symbol table. */
+static bool unwind_function_start(struct unwind *u, uint64_t ip, uint64_t *start)
+{
+	struct maps_entry *e = maps_find(u->maps, ip);
+	const struct funcsyms *syms;
+	struct elfimage *img;
+	uint64_t bias, vstart;
+
+	if (!e || maps_resolve(u->maps, e, &img, &bias) ||
+	    !(syms = unwind_image_syms(u, img)) || funcsyms_find(syms, ip - bias, &vstart))
+		return false;
+	*start = vstart + bias;
+	return true;
+}
+
+/* Does the function at start set up a frame pointer in its prologue:
+ * rbp made from rsp, by "mov %rsp,%rbp" (GCC: after push %rbp) or "lea
+ * disp(%rsp),%rbp" (Go: after sub and a store of rbp)?  Go puts it after
+ * its stack-bound check, so the first bytes are searched. */
+static bool unwind_sets_frame_pointer(struct unwind *u, uint64_t start)
+{
+	static const unsigned char mov[3] = { 0x48, 0x89, 0xe5 };
+	static const unsigned char lea8[4] = { 0x48, 0x8d, 0x6c, 0x24 };
+	static const unsigned char lea32[4] = { 0x48, 0x8d, 0xac, 0x24 };
+	unsigned char code[UNWIND_PROLOGUE_BYTES];
+
+	if (maps_read_code(u->maps, start, code, sizeof(code)) != 0)
+		return false;
+	return memmem(code, sizeof(code), mov, sizeof(mov)) ||
+	       memmem(code, sizeof(code), lea8, sizeof(lea8)) ||
+	       memmem(code, sizeof(code), lea32, sizeof(lea32));
+}
+
+/* Is the code at addr a jump through memory, as a PLT entry is ("jmp
+ * *GOT(%rip)", with endbr64 or bnd prefixes)?  A call to it reaches some
+ * function we cannot name without the live GOT. */
+static bool unwind_is_stub(struct unwind *u, uint64_t addr)
+{
+	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	unsigned char code[7];
+	const unsigned char *p = code;
+
+	if (maps_read_code(u->maps, addr, code, sizeof(code)) != 0)
+		return false;
+	if (!memcmp(p, endbr64, 4))
+		p += 4;
+	if (*p == 0xf2) /* bnd */
+		p++;
+	return p + 1 < code + sizeof(code) && p[0] == 0xff && p[1] == 0x25;
+}
+
+/* The last resort for a frame without CFI and without a frame pointer
+ * (musl is built so): look up the copied stack for a return address, as
+ * breakpad's stack scan does.  A word is taken if it is code right after a
+ * call whose target is the start of the function the frame is in (or a
+ * PLT stub, or, when the file has no symbols, a start at or below ip),
+ * or after an indirect call, whose target cannot be checked.  A tail call
+ * into this function fails the check and ends the stack there rather than
+ * at a stale return address further up. */
+static bool unwind_scan_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t ip,
+			     uint64_t sp, bool have_start, uint64_t start)
+{
+	for (uint64_t addr = sp; addr - sp < UNWIND_SCAN_BYTES; addr += 8) {
+		const struct maps_entry *e;
+		uint64_t ret, target = 0;
+		enum unwind_call_kind kind;
+
+		if (!unwind_stack_word(c->s, addr, &ret))
+			break;
+		e = maps_find(c->u->maps, ret);
+		if (!e || !maps_is_exec(e))
+			continue;
+		kind = unwind_call_before(c->u, ret, &target);
+		if (kind == UNWIND_CALL_NONE)
+			continue;
+		if (kind == UNWIND_CALL_DIRECT && target != start && !unwind_is_stub(c->u, target) &&
+		    (have_start || target > ip || ip - target > UNWIND_SCAN_FUNC_MAX))
+			continue;
+		return unwind_restart(c, cur, ret, addr + 8, false, 0);
+	}
+	return false;
+}
+
+/* A frame without CFI.  The leaf: its return address on top of the stack,
+ * else the scan.  Above it: the frame pointer first, unless the symbol
+ * table says the function does not set one up (then rbp belongs to some
+ * other frame, and following it would skip frames); the scan after. */
+static bool unwind_nocfi_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t ip,
+			      uint64_t sp, bool leaf)
+{
+	uint64_t start = 0;
+	bool have_start = unwind_function_start(c->u, ip, &start);
+	bool fp_ok = !c->s->regs_partial;
+
+	if (leaf)
+		return unwind_leaf_step(c, cur) ||
+		       unwind_scan_step(c, cur, ip, sp, have_start, start);
+	if (have_start && !unwind_sets_frame_pointer(c->u, start))
+		return unwind_scan_step(c, cur, ip, sp, have_start, start) ||
+		       (fp_ok && unwind_fp_step(c, cur, sp));
+	return (fp_ok && unwind_fp_step(c, cur, sp)) ||
+	       unwind_scan_step(c, cur, ip, sp, have_start, start);
 }
 
 int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
@@ -475,8 +656,7 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 		/* Not for the first frame: a leaf without CFI usually has no
 		 * frame of its own either, and libunwind's guess does better. */
 		if (!after_sigreturn && !c.unmapped && !unwind_has_cfi(&cur, ip) &&
-		    (res->n > 1 ? !s->regs_partial && unwind_fp_step(&c, &cur, sp) :
-				  unwind_leaf_step(&c, &cur)))
+		    unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1))
 			r = 1;
 		else
 			r = unw_step(&cur);

@@ -42,6 +42,16 @@ int elfimage_open_file(const char *open_path, const char *name, struct elfimage 
 int elfimage_open_memory(const void *buf, size_t len, const char *name, struct elfimage **out);
 void elfimage_free(struct elfimage *img);
 
+/* A section found by type and name (name NULL: the first of that type). */
+struct elfimage_section {
+	uint64_t vaddr, offset, size, entsize;
+};
+
+/* Look a section up in the section headers; -ENOENT if there is none or
+ * the headers are out of bounds. */
+int elfimage_find_section(const struct elfimage *img, uint32_t type, const char *name,
+			  struct elfimage_section *out);
+
 /* Copy len bytes at ELF virtual address vaddr (file-backed part of a PT_LOAD). */
 int elfimage_read(const struct elfimage *img, uint64_t vaddr, void *buf, size_t len);
 
