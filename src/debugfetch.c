@@ -3,10 +3,12 @@
 #include <ctype.h>
 #include <elfutils/debuginfod.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pprobe/debugfetch.h"
 #include "pprobe/timeutil.h"
@@ -154,6 +156,11 @@ int debugfetch_init(struct debugfetch *f, const char *urls, double limit_s,
 	f->user_retry = debugfetch_getenv_copy(DEBUGFETCH_ENV_RETRY);
 	f->report = report;
 	f->report_ctx = ctx;
+	/* libdebuginfod 0.188 writes its MAXTIME message with dprintf to the
+	 * verbose fd even when there is none (-1), a path on which glibc
+	 * leaks a stdio buffer: give it /dev/null, unless the user asked for
+	 * its messages (DEBUGINFOD_VERBOSE: then it writes to stderr). */
+	f->null_fd = getenv("DEBUGINFOD_VERBOSE") ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (!f->urls) {
 		debugfetch_fini(f);
 		return -ENOMEM;
@@ -163,10 +170,13 @@ int debugfetch_init(struct debugfetch *f, const char *urls, double limit_s,
 
 void debugfetch_fini(struct debugfetch *f)
 {
+	if (f->null_fd >= 0)
+		close(f->null_fd);
 	free(f->urls);
 	free(f->user_maxtime);
 	free(f->user_retry);
 	memset(f, 0, sizeof(*f));
+	f->null_fd = -1;
 }
 
 /* Report ev; the reporter's true stops all fetching. */
@@ -265,6 +275,8 @@ int debugfetch_begin(struct debugfetch *f, struct debuginfod_client *client,
 	f->cancelled = false;
 	debuginfod_set_user_data(client, f);
 	debuginfod_set_progressfn(client, debugfetch_progress);
+	if (f->null_fd >= 0)
+		debuginfod_set_verbose_fd(client, f->null_fd);
 	return 0;
 }
 
@@ -274,6 +286,8 @@ void debugfetch_end(struct debugfetch *f, struct debuginfod_client *client, bool
 
 	debuginfod_set_progressfn(client, NULL);
 	debuginfod_set_user_data(client, NULL);
+	if (f->null_fd >= 0)
+		debuginfod_set_verbose_fd(client, -1);
 	unsetenv(DEBUGFETCH_ENV_URLS);
 	debugfetch_restore(DEBUGFETCH_ENV_MAXTIME, f->user_maxtime);
 	debugfetch_restore(DEBUGFETCH_ENV_RETRY, f->user_retry);

@@ -71,6 +71,7 @@ struct debugfetch {
 	int64_t deadline_ns; /* monotonic; 0 until the first query */
 	char *user_maxtime;  /* the user's DEBUGINFOD_MAXTIME, or NULL (owned) */
 	char *user_retry;    /* the user's DEBUGINFOD_RETRY_LIMIT, or NULL (owned) */
+	int null_fd;         /* /dev/null, libdebuginfod's verbose fd, or -1 */
 	debugfetch_report_fn report;
 	void *report_ctx;
 	bool stopped;        /* the reporter asked to stop */
