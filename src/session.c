@@ -187,6 +187,15 @@ int session_fetch_begin(struct session *s, FILE *log)
 	if (s->attached)
 		return -EBUSY;
 	s->fetch_log = log;
+	/* Threads that could not be detached (uninterruptible sleep) are
+	 * still traced, and stop as soon as they wake until pprobe exits:
+	 * then pprobe has no time to spend on the network. */
+	if (s->att.stuck_threads) {
+		if (log)
+			fprintf(log, "pprobe: not fetching debug info from debuginfod: %u threads are "
+				"still traced until pprobe exits\n", s->att.stuck_threads);
+		return 0;
+	}
 	if (!s->fetch_ready) {
 		err = debugfetch_init(&s->fetch, s->o->debuginfod_urls, s->o->debuginfod_timeout,
 				      session_fetch_report, s);

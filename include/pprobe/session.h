@@ -67,7 +67,8 @@ void session_poll_maps(struct session *s, int64_t now);
  * traced: a tracer waiting on the network answers no ptrace stop, so a
  * thread stopping for a signal, a clone or an exit would wait as long
  * (symbolize_set_fetch).  Commands call it after session_release, or
- * before session_attach. */
+ * before session_attach.  After a release that left threads traced
+ * (att.stuck_threads), fetching stays off, and log says so. */
 int session_fetch_begin(struct session *s, FILE *log);
 void session_fetch_end(struct session *s);
 

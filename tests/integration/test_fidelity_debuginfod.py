@@ -32,6 +32,10 @@ server or from nowhere.
              waits on that server, no task of the target is traced or
              stopped and it runs (the fetch comes after every thread is let
              go).
+  stuck      a thread pprobe cannot detach (FID_CHAIN_VFORK: a thread in
+             vfork, state D) stays traced until pprobe exits, and would stop
+             as soon as it woke: pprobe says it fetches nothing, asks the
+             (silent) server nothing and ends at once.
 """
 
 import os
@@ -325,17 +329,32 @@ def check_released_while_waiting(ctx, fixture, bg, what):
     ctx.check(bg.alive(), "%s: pprobe ended while the checks ran (they prove less)" % what)
 
 
-def check_hang(ctx, runner, fixture, path, bid, bare_names):
-    """A server that never answers: pprobe ends within the limit."""
-    silent = ctx.start_command([sys.executable, "-c", SILENT_SERVER])
+class SilentServer:
+    """SILENT_SERVER in the background."""
 
-    def port():
-        with open(silent.out_path) as f:
-            m = re.search(r"^listening (\d+)$", f.read(), re.M)
+    def __init__(self, ctx):
+        self.bg = ctx.start_command([sys.executable, "-c", SILENT_SERVER])
+        if not harness.wait_for(lambda: self._port() or not self.bg.alive(), 10) or \
+                not self._port():
+            raise harness.Failure("the silent server did not listen: %s"
+                                  % self.bg.wait(5).describe())
+        self.url = "http://127.0.0.1:%d" % self._port()
+
+    def _text(self):
+        with open(self.bg.out_path) as f:
+            return f.read()
+
+    def _port(self):
+        m = re.search(r"^listening (\d+)$", self._text(), re.M)
         return int(m.group(1)) if m else None
-    if not harness.wait_for(lambda: port() or not silent.alive(), 10):
-        raise harness.Failure("the silent server did not listen: %s" % silent.wait(5).describe())
-    url = "http://127.0.0.1:%d" % port()
+
+    def accepted(self):
+        return self._text().count("accepted")
+
+
+def check_hang(ctx, runner, fixture, path, bid, bare_names, silent):
+    """A server that never answers: pprobe ends within the limit."""
+    url = silent.url
     limit = ["-debuginfod", "-debuginfod-timeout", str(HANG_LIMIT)]
 
     what = "record, server that never answers, -debuginfod-timeout %d" % HANG_LIMIT
@@ -381,10 +400,34 @@ def check_hang(ctx, runner, fixture, path, bid, bare_names):
     check_parked(ctx, doc, fixture, what, False, bare_names)
     ctx.check_target_healthy(fixture, what)
 
-    with open(silent.out_path) as f:
-        accepted = f.read().count("accepted")
+    accepted = silent.accepted()
     ctx.check(accepted >= 2, "the silent server accepted %d connections, expected one from "
               "each pprobe run at least" % accepted)
+
+
+def check_stuck(ctx, runner, path, silent):
+    """A thread left traced after the window: no fetch, no waiting."""
+    env = dict(os.environ, FID_CHAIN_VFORK="1")
+    fixture = fid.start(ctx, NAME + "_vfork", argv=[path], env=env)
+    tid = fixture.tid("vforker")
+    if not harness.wait_for(lambda: harness.task_states(fixture.pid).get(tid) == "D", 10):
+        raise harness.Failure("fixture %s: thread vforker not in state D within 10 s: %s"
+                              % (fixture.name, harness.task_states(fixture.pid)))
+    what = "record -debuginfod, a thread in vfork (state D), server that never answers"
+    before = silent.accepted()
+    out = ctx.new_output(fixture.name)
+    res = runner.run(["-p", str(fixture.pid), "-seconds", "1", "-o", out, "-debuginfod",
+                      "-debuginfod-timeout", "60"], runner.env(silent.url), 60)
+    ctx.expect_run(res, 0, what)
+    ctx.expect_saved(res, out, what)
+    ctx.check("not fetching debug info from debuginfod: 1 threads are still traced" in
+              res.stderr and "fetching debug info for" not in res.stderr,
+              "%s: expected pprobe to say it fetches nothing, and not to fetch:%s"
+              % (what, harness.indent(res.stderr)))
+    ctx.check(silent.accepted() == before, "%s: the server was asked" % what)
+    ctx.check(res.elapsed < 30, "%s: pprobe took %.1f s" % (what, res.elapsed))
+    ctx.check_target_healthy(fixture, what)
+    fixture.kill()
 
 
 def main(ctx):
@@ -418,8 +461,10 @@ def main(ctx):
     check_off(ctx, runner, server, fixture, bare_names)
     check_fetch(ctx, runner, server, fixture, real, bid)
     check_no_server(ctx, runner, fixture)
-    check_hang(ctx, runner, fixture, real, bid, bare_names)
+    silent = SilentServer(ctx)
+    check_hang(ctx, runner, fixture, real, bid, bare_names, silent)
     fixture.kill()
+    check_stuck(ctx, runner, path, silent)
 
 
 if __name__ == "__main__":
