@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev
-  libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go python3 strace gdb elfutils chromium zsh fish groff-base tmux libc6-dbg musl-tools)
+  libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go python3 strace gdb elfutils chromium zsh fish groff-base tmux libc6-dbg musl-tools
+  libdebuginfod-dev debuginfod)
 
 deps() {
   local missing=()

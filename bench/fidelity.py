@@ -206,6 +206,8 @@ def write_results(section):
 
 
 def main():
+    # Set, it would have pprobe (and perf) fetch debug info after each window.
+    os.environ.pop("DEBUGINFOD_URLS", None)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", required=True, help="the build directory (pprobe, fixtures/)")
     ap.add_argument("--pprobe", help="pprobe binary (default BUILD/pprobe)")

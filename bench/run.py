@@ -956,6 +956,8 @@ def int_list(text):
 
 
 def main():
+    # Set, it would have pprobe (and perf) fetch debug info after each window.
+    os.environ.pop("DEBUGINFOD_URLS", None)
     ap = argparse.ArgumentParser(description="Measure what pprobe costs its target, beside perf.")
     ap.add_argument("--pprobe", required=True, help="the pprobe binary to measure")
     ap.add_argument("--quick", action="store_true", help="1 pair of 1 s windows per row (a smoke run)")

@@ -198,6 +198,8 @@ def check_clean(pid):
 
 
 def main():
+    # Set, it would have pprobe (and perf) fetch debug info after each window.
+    os.environ.pop("DEBUGINFOD_URLS", None)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pprobe", default="/tmp/bench2/pprobe")
     ap.add_argument("--pairs", type=int, default=3)

@@ -8,15 +8,15 @@
 # tests/integration/test_completions.py fails when they drift apart.
 
 # Long names of each command's flags, and their one-letter aliases.
-_pprobe_flags_record="pid seconds hz output tids mode format nodecount kernel quiet verbose help version"
-_pprobe_flags_dump="pid output format group quiet verbose help version"
-_pprobe_flags_top="pid hz tids mode kernel quiet verbose help version"
+_pprobe_flags_record="pid seconds hz output tids mode format nodecount kernel debuginfod debuginfod-timeout quiet verbose help version"
+_pprobe_flags_dump="pid output format group debuginfod debuginfod-timeout quiet verbose help version"
+_pprobe_flags_top="pid hz tids mode kernel debuginfod debuginfod-timeout quiet verbose help version"
 _pprobe_short_record="p o t q v h"
 _pprobe_short_dump="p o q v h"
 _pprobe_short_top="p t q v h"
 
 # Flags that take a value (long names and letters).
-_pprobe_with_value=" pid p seconds hz output o tids t mode format nodecount "
+_pprobe_with_value=" pid p seconds hz output o tids t mode format nodecount debuginfod-timeout "
 
 # Adds to COMPREPLY the pids starting with $1 of processes pprobe can attach
 # to: kernel threads (PF_KTHREAD in stat's flags) and zombies are left out,
@@ -99,7 +99,7 @@ _pprobe_value()
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		;;
 	esac
-	# seconds, hz, nodecount: a number; nothing to offer.
+	# seconds, hz, nodecount, debuginfod-timeout: a number; nothing to offer.
 }
 
 _pprobe()

@@ -104,6 +104,8 @@ complete -c pprobe -s q -o quiet -l quiet -d 'No status line and no summary'
 complete -c pprobe -s v -o verbose -l verbose -d 'Print how long threads were stopped'
 complete -c pprobe -s h -o help -l help -d 'Show the help'
 complete -c pprobe -o version -l version -d 'Show the version'
+complete -c pprobe -o debuginfod -l debuginfod -d 'Fetch missing debug info from debuginfod servers'
+complete -c pprobe -o debuginfod-timeout -l debuginfod-timeout -x -d 'Seconds all the fetches of a run may take (default 30)'
 
 # record
 complete -c pprobe -n '__pprobe_command_is record' -o seconds -l seconds -x -d 'Length of the sampling window (default 30)'

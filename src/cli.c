@@ -27,6 +27,8 @@ enum cli_opt_id {
 	OPT_MODE,
 	OPT_KERNEL,
 	OPT_NODECOUNT,
+	OPT_DEBUGINFOD,
+	OPT_DEBUGINFOD_TIMEOUT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_LIST_FLAGS,
@@ -57,6 +59,8 @@ static const struct cli_opt cli_opts[] = {
 	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
 	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
+	{ "debuginfod", 0, NULL, CLI_ALL, OPT_DEBUGINFOD, "fetch missing debug info from debuginfod servers: DEBUGINFOD_URLS, else /etc/debuginfod/*.urls (DEBUGINFOD_URLS set turns this on too)" },
+	{ "debuginfod-timeout", 0, "N", CLI_ALL, OPT_DEBUGINFOD_TIMEOUT, "seconds all the fetches of a run may take together (default 30)" },
 	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "no status line and no summary" },
 	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print how long threads were stopped (record, top) or the process frozen (dump)" },
 	{ "help", 'h', NULL, CLI_ALL, OPT_HELP, "show this help" },
@@ -201,6 +205,22 @@ static int cli_apply(const struct cli_opt *opt, const char *typed, const char *v
 	case OPT_GROUP:
 		o->group = true;
 		break;
+	case OPT_DEBUGINFOD:
+		o->debuginfod = true;
+		break;
+	case OPT_DEBUGINFOD_TIMEOUT: {
+		char *end;
+		double d;
+
+		errno = 0;
+		d = strtod(val, &end);
+		if (errno || end == val || *end || !isfinite(d) || d < 1 || d > 86400)
+			return cli_fail(err, errlen,
+					"-debuginfod-timeout: '%s' is not a number of seconds from 1 to 86400",
+					val);
+		o->debuginfod_timeout = d;
+		break;
+	}
 	case OPT_QUIET:
 		o->quiet = true;
 		break;
@@ -287,9 +307,11 @@ void cli_print_help(FILE *out)
 	fprintf(out,
 		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-mode cpu|wall] [-o FILE]\n"
 		"                [-format pprof|folded|text|svg] [-nodecount N] [-kernel]\n"
-		"                [-t TID,...] [-q] [-v]\n"
-		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group] [-q] [-v]\n"
-		"       pprobe top -p PID [-hz N] [-mode cpu|wall] [-kernel] [-t TID,...] [-q] [-v]\n"
+		"                [-t TID,...] [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
+		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"
+		"                [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
+		"       pprobe top -p PID [-hz N] [-mode cpu|wall] [-kernel] [-t TID,...]\n"
+		"                [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
 		"       pprobe -h | --help | --version\n"
 		"\n"
 		"Attach to a running process with ptrace, without changing it, and tell what\n"

@@ -436,7 +436,13 @@ int cmd_dump_run(const struct options *o)
 	d.time_ns = timeutil_wall_ns();
 	d.frozen_ns = dump_freeze_and_capture(&s, caps, n);
 	session_release(&s);
-	err = dump_explain(&s, caps, n, &d);
+	/* Symbols are looked up only now, with every thread let go, so they
+	 * may come from debuginfod (-debuginfod): a tracer waiting on the
+	 * network would answer no ptrace stop meanwhile. */
+	err = session_fetch_begin(&s, o->quiet ? NULL : stderr);
+	if (!err)
+		err = dump_explain(&s, caps, n, &d);
+	session_fetch_end(&s);
 	if (!err)
 		err = waitgraph_find_cycles(&d);
 	if (!err)

@@ -133,6 +133,27 @@ static int record_loop(struct record *r)
 	return 0;
 }
 
+/* After the window, every thread let go: fetch the debug info that the
+ * profile's images lack (-debuginfod) and name their locations again.
+ * Never during the window.  The samples are symbolized as they come,
+ * after each thread runs again, but pprobe still traces every thread then:
+ * while it waited on a server it would answer no ptrace stop, and a thread
+ * stopping meanwhile -- for a signal, a clone, its exit -- would stay
+ * stopped as long.  Unwinding reads only .eh_frame from the mapped files
+ * (unwind.c), never debug info, so nothing else can fetch either. */
+static int record_fetch_debuginfo(struct record *r)
+{
+	int err;
+
+	if (!r->o->debuginfod_urls)
+		return 0;
+	err = session_fetch_begin(&r->s, r->o->quiet ? NULL : stderr);
+	if (!err)
+		err = stacks_fetch_debuginfo(&r->st);
+	session_fetch_end(&r->s);
+	return err;
+}
+
 static const char *record_extension(enum record_format fmt)
 {
 	switch (fmt) {
@@ -283,6 +304,8 @@ int cmd_record_run(const struct options *o)
 		fprintf(stderr, "pprobe: %u threads did not stop in time to be detached (busy, or in "
 			"uninterruptible sleep); the kernel detaches them as pprobe exits\n",
 			r.s.att.stuck_threads);
+	if (!err)
+		err = record_fetch_debuginfo(&r);
 	if (!err)
 		err = record_write(&r, fmt, &of);
 	if (err) {

@@ -213,6 +213,24 @@ static bool top_quit_key(void)
 	return false;
 }
 
+/* top traces the target until it ends, so debug info (-debuginfod) is
+ * fetched before it attaches, for the files mapped then; files mapped
+ * later are named from what this machine has.  Never while attached: a
+ * tracer waiting on the network answers no ptrace stop, and a thread
+ * stopping for a signal, a clone or its exit would wait as long. */
+static int top_fetch_debuginfo(struct top *t)
+{
+	int err;
+
+	if (!t->o->debuginfod_urls)
+		return 0;
+	err = session_fetch_begin(&t->s, t->o->quiet ? NULL : stderr);
+	if (!err)
+		err = session_fetch_mapped(&t->s);
+	session_fetch_end(&t->s);
+	return err;
+}
+
 static int top_loop(struct top *t)
 {
 	int64_t period = 1000000000LL / t->o->hz;
@@ -260,8 +278,12 @@ int cmd_top_run(const struct options *o)
 		goto out_msg;
 	t.prof = profile_new();
 	err = t.prof ? sampler_setup_profile(t.prof, o) : -ENOMEM;
+	if (!err)
+		err = top_fetch_debuginfo(&t);
 	if (err)
 		goto out_err;
+	if (t.s.stop_requested)
+		goto out;
 	code = session_attach(&t.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;

@@ -1,6 +1,7 @@
 /* options.c - the defaults of every setting (see options.h). */
 #include <string.h>
 
+#include "pprobe/debugfetch.h"
 #include "pprobe/options.h"
 
 void options_init(struct options *o)
@@ -13,4 +14,5 @@ void options_init(struct options *o)
 	o->stack_bytes = 64 * 1024;
 	o->max_depth = 256;
 	o->nodecount = 10;
+	o->debuginfod_timeout = DEBUGFETCH_DEFAULT_TIMEOUT;
 }

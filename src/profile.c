@@ -691,6 +691,39 @@ out:
 	return rc;
 }
 
+/* Replace the lines of location id with frames (innermost first): the
+ * same address named again with better debug info.  Functions no line
+ * names any more stay in the table (pprof allows unused functions). */
+int profile_set_location_frames(struct profile *p, uint64_t id, const struct profile_frame *frames,
+				size_t nframes)
+{
+	size_t i = htab_find(&p->location_ids, hashutil_mix(id), location_id_eq, p, &id);
+	struct profile_line *lines = NULL;
+	struct profile_location *loc;
+	int rc;
+
+	if (i == SIZE_MAX)
+		return -ENOENT;
+	loc = &p->locations[i];
+	if (nframes) {
+		lines = calloc(nframes, sizeof(*lines));
+		if (!lines)
+			return -ENOMEM;
+	}
+	for (size_t k = 0; k < nframes; k++) {
+		rc = function_intern(p, &frames[k], &lines[k].function_id);
+		if (rc) {
+			free(lines);
+			return rc;
+		}
+		lines[k].line = frames[k].line;
+	}
+	free(loc->lines);
+	loc->lines = lines;
+	loc->nlines = nframes;
+	return 0;
+}
+
 /* ---- samples ---- */
 
 /* What a sample is looked up by: location ids plus interned labels. */

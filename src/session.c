@@ -78,6 +78,22 @@ static int session_attach_exit_code(int err)
 	return CLI_EXIT_FAILURE;
 }
 
+/* The maps (read again on every call) and the symbolizer, made on the
+ * first call: before seizing when top fetches debug info, else after. */
+static int session_open_symbols(struct session *s)
+{
+	int err;
+
+	if (!s->maps_open) {
+		maps_init(&s->maps, s->o->pid);
+		s->maps_open = true;
+	}
+	err = maps_read(&s->maps);
+	if (!err && !s->sym)
+		err = symbolize_new(&s->sym);
+	return err;
+}
+
 int session_attach(struct session *s, char *msg, size_t len)
 {
 	struct attach_diag diag;
@@ -91,12 +107,9 @@ int session_attach(struct session *s, char *msg, size_t len)
 		return session_attach_exit_code(err);
 	}
 	s->attached = true;
-	maps_init(&s->maps, s->o->pid);
-	err = maps_read(&s->maps);
+	err = session_open_symbols(s);
 	if (!err)
 		err = unwind_new(&s->maps, &s->unw);
-	if (!err)
-		err = symbolize_new(&s->sym);
 	if (!err)
 		err = perfmap_load(s->o->pid, &s->perfmap);
 	if (!err)
@@ -147,6 +160,99 @@ void session_poll_maps(struct session *s, int64_t now)
 		session_refresh_maps(s, true);
 }
 
+/* debugfetch's reporter: a line for each event on fetch_log; a stop signal
+ * ends the fetching. */
+static bool session_fetch_report(void *ctx, const struct debugfetch_event *ev)
+{
+	struct session *s = ctx;
+	bool stopped_before = s->stop_requested;
+	char line[512];
+
+	debugfetch_format(ev, line, sizeof(line));
+	if (line[0] && s->fetch_log)
+		fprintf(s->fetch_log, "pprobe: %s\n", line);
+	if (!session_stop_requested(s))
+		return false;
+	if (!stopped_before && s->fetch_log)
+		fprintf(s->fetch_log, "pprobe: stopped fetching debug info from debuginfod\n");
+	return true;
+}
+
+int session_fetch_begin(struct session *s, FILE *log)
+{
+	int err;
+
+	if (!s->o->debuginfod_urls)
+		return 0;
+	if (s->attached)
+		return -EBUSY;
+	s->fetch_log = log;
+	/* Threads that could not be detached (uninterruptible sleep) are
+	 * still traced, and stop as soon as they wake until pprobe exits:
+	 * then pprobe has no time to spend on the network. */
+	if (s->att.stuck_threads) {
+		if (log)
+			fprintf(log, "pprobe: not fetching debug info from debuginfod: %u threads are "
+				"still traced until pprobe exits\n", s->att.stuck_threads);
+		return 0;
+	}
+	if (!s->fetch_ready) {
+		err = debugfetch_init(&s->fetch, s->o->debuginfod_urls, s->o->debuginfod_timeout,
+				      session_fetch_report, s);
+		if (err)
+			return err;
+		s->fetch_ready = true;
+	}
+	if (s->sym)
+		symbolize_set_fetch(s->sym, &s->fetch);
+	return 0;
+}
+
+void session_fetch_end(struct session *s)
+{
+	if (s->sym)
+		symbolize_set_fetch(s->sym, NULL);
+}
+
+int session_fetch_mapped(struct session *s)
+{
+	int err;
+
+	if (!s->fetch_ready)
+		return 0;
+	if (s->attached)
+		return -EBUSY;
+	err = session_open_symbols(s);
+	if (err)
+		return err;
+	symbolize_set_fetch(s->sym, &s->fetch);
+	for (size_t i = 0; i < s->maps.n && !s->fetch.stopped; i++) {
+		struct maps_entry *e = &s->maps.v[i];
+		struct elfimage *img;
+		uint64_t bias;
+
+		if (!maps_is_exec(e) || maps_resolve(&s->maps, e, &img, &bias) != 0)
+			continue;
+		err = symbolize_fetch(s->sym, img);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+bool session_stop_requested(struct session *s)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (s->sigfd >= 0 && read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
+			stop = true;
+	if (stop)
+		s->stop_requested = true;
+	return stop;
+}
+
 void session_release(struct session *s)
 {
 	if (s->attached) {
@@ -165,6 +271,10 @@ void session_close(struct session *s)
 	perfmap_free(s->perfmap);
 	s->perfmap = NULL;
 	maps_fini(&s->maps);
+	s->maps_open = false;
+	if (s->fetch_ready)
+		debugfetch_fini(&s->fetch);
+	s->fetch_ready = false;
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	s->sigfd = -1;

@@ -133,8 +133,23 @@ int stacks_symbolize(struct maps *maps, struct symbolize *sym, uint64_t pc,
 	return stacks_symbolize_entry(sym, e, img, bias, pc, res);
 }
 
+/* The frames of res as the profile takes them, at most max. */
+static size_t stacks_frames(const struct symbolize_result *res, struct profile_frame *frames,
+			    size_t max)
+{
+	size_t n = res->n < max ? res->n : max;
+
+	for (size_t i = 0; i < n; i++) {
+		frames[i].name = res->frames[i].name;
+		frames[i].system_name = res->frames[i].system_name;
+		frames[i].file = res->frames[i].file;
+		frames[i].line = res->frames[i].line;
+	}
+	return n;
+}
+
 static int stacks_new_location(struct stacks *st, uint64_t pc, struct maps_entry *e,
-			       struct elfimage *img, uint64_t bias, uint64_t *id)
+			       struct elfimage *img, uint64_t bias, uint64_t *id, int *quality)
 {
 	struct symbolize_result res;
 	struct profile_frame frames[64];
@@ -151,13 +166,9 @@ static int stacks_new_location(struct stacks *st, uint64_t pc, struct maps_entry
 		return err;
 	if (res.quality == SYMBOLIZE_NONE)
 		st->frames_unsymbolized++;
-	for (size_t i = 0; i < res.n && i < 64; i++) {
-		frames[i].name = res.frames[i].name;
-		frames[i].system_name = res.frames[i].system_name;
-		frames[i].file = res.frames[i].file;
-		frames[i].line = res.frames[i].line;
-	}
-	err = profile_add_location(st->prof, mapping_id, pc, frames, res.n < 64 ? res.n : 64, id);
+	*quality = res.quality;
+	err = profile_add_location(st->prof, mapping_id, pc, frames,
+				   stacks_frames(&res, frames, 64), id);
 	symbolize_result_fini(&res);
 	return err;
 }
@@ -168,7 +179,7 @@ int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id)
 	struct elfimage *img = NULL;
 	uint64_t bias = 0;
 	struct stacks_key3 *k;
-	int err;
+	int err, quality = SYMBOLIZE_NONE;
 
 	if (e && maps_resolve(st->maps, e, &img, &bias))
 		img = NULL, bias = 0;
@@ -179,7 +190,7 @@ int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id)
 		*id = k->value;
 		return 0;
 	}
-	err = stacks_new_location(st, pc, e, img, bias, id);
+	err = stacks_new_location(st, pc, e, img, bias, id, &quality);
 	if (err)
 		return err;
 	/* The table may not have moved: stacks_new_location does not touch it. */
@@ -188,8 +199,65 @@ int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id)
 	k->c = bias;
 	k->value = *id;
 	k->used = true;
+	k->quality = quality;
 	st->locs.n++;
 	return 0;
+}
+
+static int stacks_cmp_location(const void *a, const void *b)
+{
+	const struct stacks_key3 *x = *(const struct stacks_key3 *const *)a;
+	const struct stacks_key3 *y = *(const struct stacks_key3 *const *)b;
+
+	return (x->value > y->value) - (x->value < y->value);
+}
+
+/* Name location k (of an image whose debug info just came) again. */
+static int stacks_rename_location(struct stacks *st, struct stacks_key3 *k)
+{
+	const struct elfimage *img = (const struct elfimage *)(uintptr_t)k->b;
+	struct symbolize_result res;
+	struct profile_frame frames[64];
+	int err;
+
+	err = symbolize_lookup(st->sym, img, NULL, k->a - k->c, k->a, &res);
+	if (err)
+		return err;
+	err = profile_set_location_frames(st->prof, k->value, frames,
+					  stacks_frames(&res, frames, 64));
+	if (!err && k->quality == SYMBOLIZE_NONE && res.quality != SYMBOLIZE_NONE)
+		st->frames_unsymbolized--;
+	if (!err)
+		k->quality = res.quality;
+	symbolize_result_fini(&res);
+	return err;
+}
+
+int stacks_fetch_debuginfo(struct stacks *st)
+{
+	struct stacks_key3 **order;
+	size_t n = 0;
+	int err = 0;
+
+	order = calloc(st->locs.n ? st->locs.n : 1, sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->locs.cap; i++)
+		if (st->locs.v[i].used && st->locs.v[i].b && st->locs.v[i].quality != SYMBOLIZE_DWARF)
+			order[n++] = &st->locs.v[i];
+	/* Location ids grow as pcs are first seen: the image of the earliest
+	 * is asked for first, should the time limit cut the list short. */
+	qsort(order, n, sizeof(*order), stacks_cmp_location);
+	for (size_t i = 0; i < n && !err; i++) {
+		int got = symbolize_fetch(st->sym, (const struct elfimage *)(uintptr_t)order[i]->b);
+
+		if (got < 0)
+			err = got;
+		else if (got)
+			err = stacks_rename_location(st, order[i]);
+	}
+	free(order);
+	return err;
 }
 
 static int stacks_truncated_location(struct stacks *st, uint64_t *id)

@@ -13,12 +13,14 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pprobe/debugfetch.h"
 #include "pprobe/demangle.h"
 #include "pprobe/elfimage.h"
 #include "pprobe/perfmap.h"
@@ -31,12 +33,15 @@ struct symbolize_module {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	int memfd; /* backing file for images copied from memory (vDSO) */
+	bool fetch_tried; /* debug info was asked of the servers once */
+	bool fetched;     /* ... and came */
 };
 
 struct symbolize {
 	struct symbolize_module *mods;
 	size_t n, cap;
 	struct perfmap *perfmap; /* borrowed, may be NULL */
+	struct debugfetch *fetch; /* borrowed; NULL: debug info of this machine only */
 };
 
 static char *debuginfo_path;
@@ -63,6 +68,11 @@ void symbolize_set_perfmap(struct symbolize *s, struct perfmap *pm)
 	s->perfmap = pm;
 }
 
+void symbolize_set_fetch(struct symbolize *s, struct debugfetch *f)
+{
+	s->fetch = f;
+}
+
 void symbolize_free(struct symbolize *s)
 {
 	if (!s)
@@ -77,23 +87,34 @@ void symbolize_free(struct symbolize *s)
 	free(s);
 }
 
-/* Open a libdwfl session for img.  Images held only in memory are given a
- * memfd so libdwfl can open them by name like any file. */
+/* Open a libdwfl session for img, or a fresh one in place of the last
+ * (libdwfl remembers a failed debug-info search for the life of a
+ * session).  Images held only in memory are given a memfd so libdwfl can
+ * open them by name like any file. */
 static void symbolize_module_open(struct symbolize_module *m)
 {
 	char path[64];
 	const char *file = m->img->open_path;
 	int fd;
 
-	m->memfd = -1;
+	if (m->dwfl)
+		dwfl_end(m->dwfl);
+	m->dwfl = NULL;
+	m->mod = NULL;
 	if (m->img->fd >= 0) {
 		/* Our own descriptor: the path that opened it may be gone. */
 		fd = dup(m->img->fd);
 	} else {
-		m->memfd = memfd_create("pprobe-image", MFD_CLOEXEC);
-		if (m->memfd < 0 ||
-		    write(m->memfd, m->img->data, m->img->size) != (ssize_t)m->img->size)
-			return;
+		if (m->memfd < 0) {
+			m->memfd = memfd_create("pprobe-image", MFD_CLOEXEC);
+			if (m->memfd >= 0 &&
+			    write(m->memfd, m->img->data, m->img->size) != (ssize_t)m->img->size) {
+				close(m->memfd);
+				m->memfd = -1;
+			}
+			if (m->memfd < 0)
+				return;
+		}
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", m->memfd);
 		file = path;
 		fd = dup(m->memfd);
@@ -134,8 +155,45 @@ static struct symbolize_module *symbolize_module_get(struct symbolize *s,
 	m = &s->mods[s->n++];
 	memset(m, 0, sizeof(*m));
 	m->img = img;
+	m->memfd = -1;
 	symbolize_module_open(m);
 	return m;
+}
+
+/* Ask the servers for m's debug info, once, if this machine has none (and
+ * the image has a build ID to ask by).  libdwfl does the asking: its
+ * standard search ends with a query to DEBUGINFOD_URLS, which debugfetch
+ * sets only for this one lookup, and fetches the debug file's DWZ
+ * supplement (.gnu_debugaltlink) the same way. */
+static void symbolize_module_fetch(struct symbolize *s, struct symbolize_module *m)
+{
+	struct debuginfod_client *client;
+	Dwarf_Addr bias;
+
+	if (m->fetch_tried || !s->fetch)
+		return;
+	m->fetch_tried = true;
+	/* Looked up without the servers: the search is local. */
+	if (!m->mod || !m->img->build_id[0] || dwfl_module_getdwarf(m->mod, &bias))
+		return;
+	symbolize_module_open(m);
+	if (!m->mod)
+		return;
+	client = dwfl_get_debuginfod_client(m->dwfl);
+	if (debugfetch_begin(s->fetch, client, m->img->name, m->img->build_id) != 0)
+		return;
+	m->fetched = dwfl_module_getdwarf(m->mod, &bias) != NULL;
+	debugfetch_end(s->fetch, client, m->fetched);
+}
+
+int symbolize_fetch(struct symbolize *s, const struct elfimage *img)
+{
+	struct symbolize_module *m = symbolize_module_get(s, img);
+
+	if (!m)
+		return -ENOMEM;
+	symbolize_module_fetch(s, m);
+	return m->fetched;
 }
 
 static int symbolize_push(struct symbolize_result *res, const char *sysname, const char *file,
@@ -351,6 +409,8 @@ int symbolize_lookup(struct symbolize *s, const struct elfimage *img, const char
 	GElf_Sym sym;
 
 	memset(res, 0, sizeof(*res));
+	if (m && s->fetch)
+		symbolize_module_fetch(s, m);
 	if (m && m->mod) {
 		symname = dwfl_module_addrinfo(m->mod, vaddr, &off, &sym, NULL, NULL, NULL);
 		if (symbolize_dwarf(m->mod, vaddr, symname, res) == 0) {

@@ -35,6 +35,10 @@ struct options {
 	int nodecount;        /* rows of text reports */
 	size_t stack_bytes;   /* bytes of stack copied per sample */
 	int max_depth;        /* frames per stack */
+	bool debuginfod;      /* -debuginfod: fetch debug info (debugfetch.h) */
+	double debuginfod_timeout; /* seconds all the fetches of a run may take */
+	const char *debuginfod_urls; /* servers to fetch from, NULL: fetch nothing;
+					set by main from the flag and the environment */
 	const char *argv_line; /* the command line, for the profile's comment */
 };
 

@@ -110,6 +110,11 @@ int profile_add_mapping(struct profile *p, uint64_t start, uint64_t limit, uint6
 int profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t address,
 			 const struct profile_frame *frames, size_t nframes, uint64_t *id);
 
+/* Replace the frames of the location with this id (a pc symbolized again
+ * once its debug info came); -ENOENT if there is none. */
+int profile_set_location_frames(struct profile *p, uint64_t id, const struct profile_frame *frames,
+				size_t nframes);
+
 /* Add values to the sample with these locations (leaf first) and labels,
  * creating it if new.  values has one entry per sample type. */
 int profile_add_sample(struct profile *p, const uint64_t *location_ids, size_t nlocations,

@@ -11,8 +11,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "pprobe/attach.h"
+#include "pprobe/debugfetch.h"
 #include "pprobe/maps.h"
 #include "pprobe/options.h"
 #include "pprobe/preflight.h"
@@ -34,6 +36,11 @@ struct session {
 	struct perfmap *perfmap; /* JIT code names, /tmp/perf-PID.map */
 	int64_t maps_read_ns; /* when maps were last read */
 	int64_t maps_read_cost_ns; /* how long that took */
+	bool maps_open;
+	struct debugfetch fetch; /* the debuginfod servers and time limit, if any */
+	bool fetch_ready;
+	FILE *fetch_log;     /* where fetches are reported, or NULL */
+	bool stop_requested; /* SIGINT/SIGTERM/SIGHUP seen by session_stop_requested */
 };
 
 /* Check the target.  Returns 0, or an exit code with msg filled. */
@@ -51,6 +58,29 @@ bool session_refresh_maps(struct session *s, bool force);
 /* Re-read the maps if the last read is old (10 ms, or 50 times as long as
  * a read takes); cheap to call every tick. */
 void session_poll_maps(struct session *s, int64_t now);
+
+/* Let symbol lookups fetch missing debug info from the debuginfod servers
+ * of the run (o->debuginfod_urls; nothing happens without) until
+ * session_fetch_end.  What is fetched, and what did not come, is written
+ * to log a line each (NULL: nothing is written); SIGINT, SIGTERM or SIGHUP
+ * stop the fetching (and set stop_requested).  -EBUSY while threads are
+ * traced: a tracer waiting on the network answers no ptrace stop, so a
+ * thread stopping for a signal, a clone or an exit would wait as long
+ * (symbolize_set_fetch).  Commands call it after session_release, or
+ * before session_attach.  After a release that left threads traced
+ * (att.stuck_threads), fetching stays off, and log says so. */
+int session_fetch_begin(struct session *s, FILE *log);
+void session_fetch_end(struct session *s);
+
+/* Before session_attach (for top, which never lets go until it ends):
+ * fetch the debug info that the ELF files the target maps now lack.
+ * Between session_fetch_begin and _end. */
+int session_fetch_mapped(struct session *s);
+
+/* Has pprobe been asked to stop (SIGINT, SIGTERM, SIGHUP) since the last
+ * look?  Reads the signalfd without waiting: for the times no attach_poll
+ * runs (before seizing, after letting go).  Also sets stop_requested. */
+bool session_stop_requested(struct session *s);
 
 /* Detach every thread (if not yet), then free everything.  Idempotent. */
 void session_release(struct session *s);

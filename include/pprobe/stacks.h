@@ -22,6 +22,7 @@ struct stacks_key3 {
 	uint64_t a, b, c;
 	uint64_t value;
 	bool used;
+	int quality; /* locs: the SYMBOLIZE_* quality the location was named with */
 };
 
 struct stacks_table {
@@ -64,5 +65,12 @@ int stacks_symbolize(struct maps *maps, struct symbolize *sym, uint64_t pc,
 
 /* The profile location id of one pc (resolved and symbolized on first use). */
 int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id);
+
+/* Fetch the debug info that the images of the profile's locations lack
+ * (symbolize_fetch: only if the symbolizer has fetching on), the image of
+ * the first location made first, and name again, in place, every location
+ * of an image whose debug info came.  For record, after the window, when
+ * no thread is traced. */
+int stacks_fetch_debuginfo(struct stacks *st);
 
 #endif

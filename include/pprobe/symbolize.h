@@ -32,6 +32,7 @@ struct symbolize_result {
 enum { SYMBOLIZE_NONE = 0, SYMBOLIZE_SYMTAB, SYMBOLIZE_DWARF };
 
 struct perfmap;
+struct debugfetch;
 
 int symbolize_new(struct symbolize **out);
 
@@ -39,6 +40,19 @@ int symbolize_new(struct symbolize **out);
  * pm is borrowed and must outlive s. */
 void symbolize_set_perfmap(struct symbolize *s, struct perfmap *pm);
 void symbolize_free(struct symbolize *s);
+
+/* From now on, an image without debug info on this machine is looked up on
+ * the debuginfod servers of f (borrowed) once, the first time it is used
+ * or symbolize_fetch is called; NULL turns that off.  Only while no thread
+ * of the target is traced: a fetch can take seconds, and a tracer waiting
+ * on the network answers no ptrace stop meanwhile, so a thread that stops
+ * (for a signal, a clone, an exit) would wait as long. */
+void symbolize_set_fetch(struct symbolize *s, struct debugfetch *f);
+
+/* Fetch img's debug info now if it lacks it (and fetching is on).  1: its
+ * debug info came from the servers (lookups of img now give more than
+ * before); 0: not; -ENOMEM. */
+int symbolize_fetch(struct symbolize *s, const struct elfimage *img);
 
 /* Symbolize ELF virtual address vaddr of img.  Without an image (img
  * NULL), module (the mapped file's path, may be NULL) and vaddr (then the

@@ -8,6 +8,7 @@
 # name -> TIMEOUT in seconds
 set(PPROBE_FIDELITY_TESTS
   fidelity_debuginfo 180
+  fidelity_debuginfod 240
   fidelity_nounwind 120
   fidelity_rust 120
   fidelity_signal 120

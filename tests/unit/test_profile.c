@@ -93,6 +93,56 @@ static void test_intern_locations(void)
 	profile_free(p);
 }
 
+/* A location named again (its debug info came later) keeps its id, so the
+ * samples that use it show the new frames; the frames are interned like
+ * new ones. */
+static void test_set_location_frames(void)
+{
+	struct profile *p = profile_new();
+	struct profile_frame raw = { .name = "app+0x1234" };
+	struct profile_frame named[2] = {
+		{ .name = "inlined_leaf", .file = "leaf.h", .line = 3 },
+		{ .name = "caller", .file = "app.c", .line = 42 },
+	};
+	const struct profile_location *l;
+	const struct profile_function *f;
+	uint64_t m = 0, id = 0, other = 0;
+	int64_t v[1] = { 1 };
+
+	CHECK(p != NULL);
+	CHECK_EQ_INT(profile_add_sample_type(p, "samples", "count"), 0);
+	CHECK_EQ_INT(profile_add_mapping(p, 0x1000, 0x2000, 0, "/bin/app", "ab", true, &m), 0);
+	CHECK_EQ_INT(profile_add_location(p, m, 0x1234, &raw, 1, &id), 0);
+	CHECK_EQ_INT(profile_add_location(p, m, 0x1300, &named[1], 1, &other), 0);
+	CHECK_EQ_INT(profile_add_sample(p, &id, 1, v, NULL, 0), 0);
+
+	CHECK_EQ_INT(profile_set_location_frames(p, id, named, 2), 0);
+	l = profile_location_by_id(p, id);
+	CHECK(l != NULL);
+	if (l) {
+		CHECK_EQ_INT(l->address, 0x1234);
+		CHECK_EQ_INT(l->mapping_id, m);
+		CHECK_EQ_INT(l->nlines, 2);
+		f = profile_function_by_id(p, l->lines[0].function_id);
+		CHECK(f != NULL);
+		if (f)
+			CHECK_EQ_STR(f->name, "inlined_leaf");
+		CHECK_EQ_INT(l->lines[0].line, 3);
+		CHECK_EQ_INT(l->lines[1].line, 42);
+		/* "caller" was already a function: the same one. */
+		CHECK_EQ_INT(l->lines[1].function_id,
+			     profile_location_by_id(p, other)->lines[0].function_id);
+	}
+	CHECK_EQ_INT(profile_sample_at(p, 0)->location_ids[0], id);
+	/* The same (mapping, address) still finds it. */
+	CHECK_EQ_INT(profile_add_location(p, m, 0x1234, &raw, 1, &other), 0);
+	CHECK_EQ_INT(other, id);
+	CHECK_EQ_INT(profile_set_location_frames(p, id, NULL, 0), 0);
+	CHECK_EQ_INT(profile_location_by_id(p, id)->nlines, 0);
+	CHECK_EQ_INT(profile_set_location_frames(p, 9999, named, 1), -ENOENT);
+	profile_free(p);
+}
+
 static void test_merge_samples(void)
 {
 	struct profile *p = profile_new();
@@ -266,6 +316,7 @@ out:
 int main(void)
 {
 	test_intern_locations();
+	test_set_location_frames();
 	test_merge_samples();
 	test_header();
 	test_put_raw();
