@@ -177,7 +177,8 @@ struct dump_symcache_slot {
 	uint64_t pc;
 	bool used;
 	struct symbolize_result res;
-	const char *module; /* borrowed from the maps */
+	char *module; /* owned: the maps entry it came from goes when the maps
+			 are read again (a thread's pc outside them) */
 };
 
 struct dump_symcache {
@@ -188,8 +189,10 @@ struct dump_symcache {
 static void dump_symcache_fini(struct dump_symcache *c)
 {
 	for (size_t i = 0; i < c->cap; i++)
-		if (c->v[i].used)
+		if (c->v[i].used) {
 			symbolize_result_fini(&c->v[i].res);
+			free(c->v[i].module);
+		}
 	free(c->v);
 	memset(c, 0, sizeof(*c));
 }
@@ -225,9 +228,16 @@ static int dump_symcache_get(struct session *s, struct dump_symcache *c, uint64_
 	}
 	slot = dump_symcache_slot(c->v, c->cap, pc);
 	if (!slot->used) {
-		err = stacks_symbolize(&s->maps, s->sym, pc, &slot->res, &slot->module);
+		const char *module = NULL;
+
+		err = stacks_symbolize(&s->maps, s->sym, pc, &slot->res, &module);
 		if (err)
 			return err;
+		slot->module = module ? strdup(module) : NULL;
+		if (module && !slot->module) {
+			symbolize_result_fini(&slot->res);
+			return -ENOMEM;
+		}
 		slot->pc = pc;
 		slot->used = true;
 		c->n++;
