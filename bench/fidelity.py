@@ -44,8 +44,9 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
 import test_fidelity_lib as fidlib  # noqa: E402
+sys.path.insert(0, BENCH_DIR)
+import results  # noqa: E402
 
-NOTES_MARK = "<!-- Notes below this line are kept by bench/run.py -->"
 ENTRY = fidlib.ENTRY_FUNCTIONS - {"__libc_start_call_main"}
 READY_TIMEOUT = 30.0
 
@@ -188,23 +189,6 @@ def run_case(args, name, fixture, special, tmp):
     return ours, theirs, "; ".join(notes)
 
 
-def write_results(section):
-    path = os.path.join(BENCH_DIR, "RESULTS.md")
-    try:
-        with open(path) as f:
-            old = f.read()
-    except FileNotFoundError:
-        old = "# Benchmark results\n\n" + NOTES_MARK + "\n"
-    if NOTES_MARK not in old:
-        old = old.rstrip("\n") + "\n\n" + NOTES_MARK + "\n"
-    head, _, notes = old.partition(NOTES_MARK)
-    notes = re.sub(r"\n## Fidelity\n.*?(?=\n## |\Z)", "\n", "\n" + notes, flags=re.S).strip("\n")
-    text = head + NOTES_MARK + "\n\n" + ((notes + "\n\n") if notes else "") + section
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def main():
     # Set, it would have pprobe (and perf) fetch debug info after each window.
     os.environ.pop("DEBUGINFOD_URLS", None)
@@ -247,7 +231,7 @@ def main():
     if args.no_results:
         print(section)
     else:
-        print("wrote %s" % write_results(section))
+        print("wrote %s" % results.write_section("Fidelity", section))
 
 
 if __name__ == "__main__":
