@@ -35,6 +35,8 @@ struct symbolize_module {
 	int memfd; /* backing file for images copied from memory (vDSO) */
 	bool fetch_tried; /* debug info was asked of the servers once */
 	bool fetched;     /* ... and came */
+	struct symbolize_cu_index *cus; /* per CU, built on first use */
+	size_t ncus;
 };
 
 struct symbolize {
@@ -43,6 +45,29 @@ struct symbolize {
 	struct perfmap *perfmap; /* borrowed, may be NULL */
 	struct debugfetch *fetch; /* borrowed; NULL: debug info of this machine only */
 };
+
+/* A function's pc range (DWARF addresses) and its DIE. */
+struct symbolize_func_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Die die;
+};
+
+/* The functions of one compilation unit, sorted by lo. */
+struct symbolize_cu_index {
+	Dwarf_Off cu_off;
+	struct symbolize_func_range *v;
+	size_t n, cap;
+	int err;
+};
+
+static void symbolize_cu_indexes_free(struct symbolize_module *m)
+{
+	for (size_t i = 0; i < m->ncus; i++)
+		free(m->cus[i].v);
+	free(m->cus);
+	m->cus = NULL;
+	m->ncus = 0;
+}
 
 static char *debuginfo_path;
 
@@ -78,6 +103,7 @@ void symbolize_free(struct symbolize *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
+		symbolize_cu_indexes_free(&s->mods[i]);
 		if (s->mods[i].dwfl)
 			dwfl_end(s->mods[i].dwfl);
 		if (s->mods[i].memfd >= 0)
@@ -97,6 +123,8 @@ static void symbolize_module_open(struct symbolize_module *m)
 	const char *file = m->img->open_path;
 	int fd;
 
+	/* The indexes hold DIEs of the session that ends here. */
+	symbolize_cu_indexes_free(m);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
 	m->dwfl = NULL;
@@ -223,22 +251,46 @@ static int symbolize_push(struct symbolize_result *res, const char *sysname, con
 	return 0;
 }
 
+/* The symbol table's name for a pc, looked up only when needed: libdwfl
+ * 0.188 scans the whole symbol table for each lookup, which on a large C++
+ * program cost more than all the DWARF. */
+struct symbolize_symname {
+	Dwfl_Module *mod;
+	uint64_t vaddr;
+	const char *name;
+	bool looked;
+};
+
+static const char *symbolize_symname_get(struct symbolize_symname *sn)
+{
+	GElf_Off off = 0;
+	GElf_Sym sym;
+
+	if (!sn->looked) {
+		sn->looked = true;
+		sn->name = dwfl_module_addrinfo(sn->mod, sn->vaddr, &off, &sym, NULL, NULL, NULL);
+		if (sn->name && !*sn->name)
+			sn->name = NULL;
+	}
+	return sn->name;
+}
+
 /* The name a DIE is known by in the binary: its linkage (mangled) name
  * where it has one, following abstract origins and specifications; else,
  * for the function holding the pc, the symbol table's name for it when
  * that is mangled (GCC gives a lambda's operator() no linkage name, only
  * "operator()"; a C function's plain name beats a versioned alias such as
  * __libc_start_main@@GLIBC_2.34); else its plain name. */
-static const char *symbolize_die_name(Dwarf_Die *die, const char *symname)
+static const char *symbolize_die_name(Dwarf_Die *die, struct symbolize_symname *sn)
 {
 	Dwarf_Attribute attr;
-	const char *name;
+	const char *name, *symname;
 
 	if ((dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
 	     dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) &&
 	    (name = dwarf_formstring(&attr)))
 		return name;
-	if (dwarf_tag(die) == DW_TAG_subprogram && symname &&
+	if (dwarf_tag(die) == DW_TAG_subprogram && (symname = symbolize_symname_get(sn)) &&
 	    (!strncmp(symname, "_Z", 2) || !strncmp(symname, "_R", 2)))
 		return symname;
 	if (dwarf_attr_integrate(die, DW_AT_name, &attr) && (name = dwarf_formstring(&attr)))
@@ -263,103 +315,149 @@ static const char *symbolize_call_file(Dwarf_Die *cu, Dwarf_Die *inl, int *line)
 	return dwarf_filesrc(files, idx, NULL, NULL);
 }
 
-struct symbolize_find_func {
-	Dwarf_Addr pc;
-	Dwarf_Die die;
-	int found;
-};
-
-static int symbolize_func_cb(Dwarf_Die *die, void *arg)
+static int symbolize_index_func(Dwarf_Die *die, void *arg)
 {
-	struct symbolize_find_func *f = arg;
+	struct symbolize_cu_index *x = arg;
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
 
-	if (dwarf_haspc(die, f->pc) <= 0)
-		return DWARF_CB_OK;
-	f->die = *die;
-	f->found = 1;
-	return DWARF_CB_ABORT;
-}
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+		if (lo >= hi)
+			continue;
+		if (x->n == x->cap) {
+			size_t ncap = x->cap ? x->cap * 2 : 64;
+			struct symbolize_func_range *nv = realloc(x->v, ncap * sizeof(*nv));
 
-/* The innermost scope below parent (inlined subroutine, lexical block)
- * whose ranges hold pc, or parent itself. */
-static Dwarf_Die symbolize_scope_descend(Dwarf_Die parent, Dwarf_Addr pc)
-{
-	for (int depth = 0; depth < SYMBOLIZE_MAX_INLINE; depth++) {
-		Dwarf_Die child;
-		int found = 0;
-
-		if (dwarf_child(&parent, &child) != 0)
-			break;
-		do {
-			int tag = dwarf_tag(&child);
-
-			if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
-			    dwarf_haspc(&child, pc) > 0) {
-				found = 1;
-				break;
+			if (!nv) {
+				x->err = -ENOMEM;
+				return DWARF_CB_ABORT;
 			}
-		} while (dwarf_siblingof(&child, &child) == 0);
-		if (!found)
-			break;
-		parent = child;
+			x->v = nv;
+			x->cap = ncap;
+		}
+		x->v[x->n++] = (struct symbolize_func_range){ .lo = lo, .hi = hi, .die = *die };
 	}
-	return parent;
+	return DWARF_CB_OK;
 }
 
-/* The innermost DWARF scope holding pc, or -ENOENT.  dwarf_getscopes()
- * prunes every scope whose ranges miss pc, so it never finds code nested
- * in another function's DIE (GCC puts a lambda's operator() inside its
- * enclosing function); then the CU's subprograms are searched wherever
- * they are nested, and their scopes walked down from there. */
-static int symbolize_innermost_scope(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *out)
+static int symbolize_range_cmp(const void *a, const void *b)
 {
-	struct symbolize_find_func f = { .pc = pc };
-	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes(cu, pc, &scopes);
+	const struct symbolize_func_range *x = a, *y = b;
 
-	if (n > 0) {
-		*out = scopes[0];
-		free(scopes);
-		return 0;
+	return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* The index of cu's functions, built on first use: one walk of the CU
+ * (dwarf_getfuncs finds subprograms wherever they are nested, such as a
+ * lambda's operator() inside its enclosing function, which
+ * dwarf_getscopes, pruning scopes whose ranges miss the pc, never
+ * reaches).  Walking the CU again for every pc (dwarf_getscopes_die)
+ * cost a core at 1000 Hz on a large C++ program. */
+static const struct symbolize_cu_index *symbolize_cu_index_get(struct symbolize_module *m,
+							       Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	struct symbolize_cu_index *nv, *x;
+
+	for (size_t i = 0; i < m->ncus; i++)
+		if (m->cus[i].cu_off == off)
+			return m->cus[i].err ? NULL : &m->cus[i];
+	nv = realloc(m->cus, (m->ncus + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	m->cus = nv;
+	x = &m->cus[m->ncus++];
+	memset(x, 0, sizeof(*x));
+	x->cu_off = off;
+	dwarf_getfuncs(cu, symbolize_index_func, x, 0);
+	if (x->err)
+		return NULL;
+	qsort(x->v, x->n, sizeof(*x->v), symbolize_range_cmp);
+	return x;
+}
+
+/* The function whose range holds pc, or NULL. */
+static const Dwarf_Die *symbolize_cu_index_find(const struct symbolize_cu_index *x,
+						Dwarf_Addr pc)
+{
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->v[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	free(scopes);
-	dwarf_getfuncs(cu, symbolize_func_cb, &f, 0);
-	if (!f.found)
-		return -ENOENT;
-	*out = symbolize_scope_descend(f.die, pc);
-	return 0;
+	if (lo == 0 || pc >= x->v[lo - 1].hi)
+		return NULL;
+	return &x->v[lo - 1].die;
+}
+
+/* The child of parent (inlined subroutine, lexical block) whose ranges
+ * hold pc. */
+static bool symbolize_scope_child(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *child)
+{
+	if (dwarf_child(parent, child) != 0)
+		return false;
+	do {
+		int tag = dwarf_tag(child);
+
+		if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+		    dwarf_haspc(child, pc) > 0)
+			return true;
+	} while (dwarf_siblingof(child, child) == 0);
+	return false;
+}
+
+/* The scopes holding pc from the innermost out to its function, into
+ * scopes (at most SYMBOLIZE_MAX_INLINE); how many, or 0. */
+static int symbolize_scopes(struct symbolize_module *m, Dwarf_Die *cu, Dwarf_Addr pc,
+			    Dwarf_Die *scopes)
+{
+	const struct symbolize_cu_index *x = symbolize_cu_index_get(m, cu);
+	const Dwarf_Die *func = x ? symbolize_cu_index_find(x, pc) : NULL;
+	Dwarf_Die path[SYMBOLIZE_MAX_INLINE];
+	int n = 0;
+
+	if (!func)
+		return 0;
+	path[n++] = *func;
+	while (n < SYMBOLIZE_MAX_INLINE && symbolize_scope_child(&path[n - 1], pc, &path[n]))
+		n++;
+	for (int i = 0; i < n; i++)
+		scopes[i] = path[n - 1 - i];
+	return n;
 }
 
 /* DWARF frames for vaddr: innermost inlined callee first. */
-static int symbolize_dwarf(Dwfl_Module *mod, uint64_t vaddr, const char *symname,
+static int symbolize_dwarf(struct symbolize_module *m, uint64_t vaddr, struct symbolize_symname *sn,
 			   struct symbolize_result *res)
 {
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, vaddr, &bias);
-	Dwarf_Die *scopes = NULL, inner;
+	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, vaddr, &bias);
+	Dwarf_Die scopes[SYMBOLIZE_MAX_INLINE];
 	Dwfl_Line *dl;
 	const char *file = NULL;
 	int line = 0, nscopes, err = 0;
 
 	if (!cu)
 		return -ENOENT;
-	dl = dwfl_module_getsrc(mod, vaddr);
+	dl = dwfl_module_getsrc(m->mod, vaddr);
 	if (dl)
 		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
-	/* dwarf_getscopes() continues into the abstract definition's scopes
-	 * after an inlined instance; dwarf_getscopes_die() on the innermost
-	 * scope gives the concrete chain of callers instead (as eu-addr2line -i
-	 * does). */
-	nscopes = 0;
-	if (symbolize_innermost_scope(cu, vaddr - bias, &inner) == 0)
-		nscopes = dwarf_getscopes_die(&inner, &scopes);
+	/* The concrete chain of inlined callers, as eu-addr2line -i gives:
+	 * each inlined subroutine is named after its abstract origin, and its
+	 * caller's line is its call site. */
+	nscopes = symbolize_scopes(m, cu, vaddr - bias, scopes);
 	for (int i = 0; i < nscopes && res->n < SYMBOLIZE_MAX_INLINE; i++) {
 		int tag = dwarf_tag(&scopes[i]);
 		const char *name;
 
 		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
 			continue;
-		name = symbolize_die_name(&scopes[i], symname);
+		name = symbolize_die_name(&scopes[i], sn);
 		if (!name)
 			name = "??";
 		err = symbolize_push(res, name, file, line);
@@ -367,7 +465,6 @@ static int symbolize_dwarf(Dwfl_Module *mod, uint64_t vaddr, const char *symname
 			break;
 		file = symbolize_call_file(cu, &scopes[i], &line);
 	}
-	free(scopes);
 	if (!err && res->n == 0)
 		return -ENOENT;
 	return err;
@@ -404,23 +501,22 @@ int symbolize_lookup(struct symbolize *s, const struct elfimage *img, const char
 		     uint64_t vaddr, uint64_t raw_pc, struct symbolize_result *res)
 {
 	struct symbolize_module *m = img ? symbolize_module_get(s, img) : NULL;
-	const char *symname = NULL;
-	GElf_Off off = 0;
-	GElf_Sym sym;
-
 	memset(res, 0, sizeof(*res));
 	if (m && s->fetch)
 		symbolize_module_fetch(s, m);
 	if (m && m->mod) {
-		symname = dwfl_module_addrinfo(m->mod, vaddr, &off, &sym, NULL, NULL, NULL);
-		if (symbolize_dwarf(m->mod, vaddr, symname, res) == 0) {
+		struct symbolize_symname sn = { .mod = m->mod, .vaddr = vaddr };
+		const char *symname;
+
+		if (symbolize_dwarf(m, vaddr, &sn, res) == 0) {
 			res->quality = SYMBOLIZE_DWARF;
 			return 0;
 		}
 		symbolize_result_fini(res);
-		/* No DWARF scope covers it (some compilers' lambdas, code from
-		 * assembly): the symbol's name, with the line table's line. */
-		if (symname && *symname && symbolize_push_symbol(m->mod, vaddr, symname, res) == 0) {
+		/* No DWARF scope covers it (code from assembly): the symbol's
+		 * name, with the line table's line. */
+		symname = symbolize_symname_get(&sn);
+		if (symname && symbolize_push_symbol(m->mod, vaddr, symname, res) == 0) {
 			res->quality = SYMBOLIZE_SYMTAB;
 			return 0;
 		}

@@ -22,9 +22,6 @@ and normalisations:
     return type, and without " const"); both are reduced to the latter;
   - "<signal handler called>" is gdb's pseudo-frame for the signal
     trampoline; pprobe names the trampoline's symbol, __restore_rt;
-  - clone3 / __clone3: two symbols at one address; gdb takes the DWARF
-    name, pprobe the symbol table's first alias (glibc's clone3.S has no
-    DWARF subprogram);
   - GDB_ONLY: frames gdb shows that are not in the stack: right after a
     signal frame, gdb 13 shows a frame named __pthread_kill_esrch whose
     address (a stale value on the stack) lies in glibc's compat text;
@@ -44,8 +41,6 @@ import test_fidelity_lib as fid  # noqa: E402
 DIFFERENCES = [
     ("<signal handler called>", "__restore_rt",
      "gdb shows the signal trampoline as a pseudo-frame; pprobe names its symbol"),
-    ("clone3", "__clone3",
-     "two symbols at one address; gdb takes the DWARF name, pprobe the symbol table's"),
 ]
 # (gdb's name, the frame before it in gdb's stack, reason)
 GDB_ONLY = [

@@ -91,7 +91,7 @@ def main(ctx):
     lines = open(folded).read().splitlines() if os.path.exists(folded) else []
     ctx.check(lines and all(re.fullmatch(r"[^ ].* \d+", l) for l in lines)
               and any(l.split(" ")[0].endswith(";spin_work") for l in lines)
-              and all(l.startswith("__clone3;") or l.startswith("_start;") for l in lines),
+              and all(l.split(";")[0] in ("clone3", "__clone3", "_start") for l in lines),
               "folded output: expected 'root;...;leaf N' lines ending in spin_work, got %r"
               % lines[:5])
     r = ctx.run_pprobe(["-p", str(fx.pid), "-seconds", "1", "-format", "text", "-o", "-",
