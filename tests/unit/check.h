@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_failures;
@@ -56,6 +57,25 @@ static inline int check_fail_head(const char *file, int line)
 				check_b_ ? check_b_ : "(null)");               \
 		}                                                              \
 	} while (0)
+
+/* A scratch directory for a test's files: make it from a mkdtemp template
+ * (0 or -1), and remove it with everything in it when the test is done. */
+static inline int check_tmpdir_make(char *tmpl)
+{
+	if (mkdtemp(tmpl))
+		return 0;
+	perror("mkdtemp");
+	return -1;
+}
+
+static inline void check_tmpdir_remove(const char *dir)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
 
 /* Print the summary; the exit status for main. */
 static inline int check_done(void)

@@ -178,20 +178,15 @@ static void test_format(void)
 
 int main(void)
 {
-	char cmd[300];
 	int rc;
 
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (check_tmpdir_make(dir) != 0)
 		return 1;
-	}
 	test_take_env();
 	test_servers();
 	test_query_env();
 	test_format();
 	rc = check_done();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_tmpdir_remove(dir);
 	return rc;
 }

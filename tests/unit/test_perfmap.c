@@ -192,20 +192,15 @@ static void test_by_pid(void)
 
 int main(void)
 {
-	char cmd[300];
 	int rc;
 
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (check_tmpdir_make(dir) != 0)
 		return 1;
-	}
 	test_parse();
 	test_overlap();
 	test_growth();
 	test_by_pid();
 	rc = check_done();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	check_tmpdir_remove(dir);
 	return rc;
 }
