@@ -573,24 +573,31 @@ int sampler_tick(struct sampler *sp, int64_t now)
 {
 	struct attach *a = &sp->s->att;
 	int err;
+	size_t n = a->n, start = sp->first < n ? sp->first : 0;
 
 	session_poll_maps(sp->s, now);
-	/* Index loop: sampling may add threads (clone events) to the table. */
+	/* Index loop over the threads known at the start: sampling may add
+	 * threads (clone events) to the table; they come next tick. */
 	sp->over_budget = false;
-	for (size_t i = 0; i < a->n; i++) {
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (start + k) % n;
 		struct attach_thread *t = a->threads[i];
 
 		if (t->state == ATTACH_GONE || !sampler_wants_tid(sp, t->tid))
 			continue;
 		/* A tick may spend one period stopping threads; past that, the
-		 * threads still to come (the youngest: the table is in creation
-		 * order) are sampled without a stop or not at all this tick. */
-		if (!sp->over_budget && timeutil_mono_ns() - now > sp->period_ns)
+		 * threads still to come are sampled without a stop or not at
+		 * all this tick, and the next tick starts with them. */
+		if (!sp->over_budget && timeutil_mono_ns() - now > sp->period_ns) {
 			sp->over_budget = true;
+			sp->first = i;
+		}
 		err = sp->o->wall ? sampler_wall_thread(sp, t, now) : sampler_cpu_thread(sp, t, now);
 		if (err)
 			return err;
 	}
+	if (!sp->over_budget)
+		sp->first = 0;
 	attach_compact(a);
 	if (a->exec_seen)
 		session_refresh_maps(sp->s, true);

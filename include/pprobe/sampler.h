@@ -46,6 +46,9 @@ struct sampler {
 	int64_t period_ns;
 	struct sampler_stats stats;
 	bool over_budget; /* this tick has used its time: no more stops */
+	size_t first; /* where the next tick starts in the thread table: where
+			 the last one ran out of time, so every thread gets
+			 its turn to be stopped */
 };
 
 int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
