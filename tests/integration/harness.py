@@ -222,25 +222,20 @@ def traced_by(pid, tracer_pid):
     return all(t in tracer_tasks for t in tracers.values())
 
 
-class TracerWatch:
-    """Polls the TracerPid of every task of pid in a thread while in a with block.
+class Poller:
+    """Calls self.poll() in a thread, every half poll interval, while in a
+    with block."""
 
-    .seen is {tid: set of non-zero TracerPids seen}.  Polling can miss an
-    attach that lasts less than a poll interval; for checking that a failing
-    pprobe touched no thread that is enough.
-    """
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.seen = collections.defaultdict(set)
+    def __init__(self):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def poll(self):
+        raise NotImplementedError
+
     def _run(self):
         while True:
-            for tid, tracer in tracer_pids(self.pid).items():
-                if tracer:
-                    self.seen[tid].add(tracer)
+            self.poll()
             if self._stop.wait(POLL_INTERVAL / 2):
                 return
 
@@ -252,6 +247,25 @@ class TracerWatch:
         self._stop.set()
         self._thread.join()
         return False
+
+
+class TracerWatch(Poller):
+    """Polls the TracerPid of every task of pid in a thread while in a with block.
+
+    .seen is {tid: set of non-zero TracerPids seen}.  Polling can miss an
+    attach that lasts less than a poll interval; for checking that a failing
+    pprobe touched no thread that is enough.
+    """
+
+    def __init__(self, pid):
+        super().__init__()
+        self.pid = pid
+        self.seen = collections.defaultdict(set)
+
+    def poll(self):
+        for tid, tracer in tracer_pids(self.pid).items():
+            if tracer:
+                self.seen[tid].add(tracer)
 
 
 def _set_pdeathsig():

@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import subprocess
-import threading
 import time
 
 import harness
@@ -235,35 +234,22 @@ def children_of(pid):
     return kids
 
 
-class ChildWatch:
+class ChildWatch(harness.Poller):
     """Polls the children of pid while in a with block: .seen is the set of
     child pids seen, .traced {child: TracerPid} for any seen traced."""
 
     def __init__(self, pid):
+        super().__init__()
         self.pid = pid
         self.seen = set()
         self.traced = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self):
-        while True:
-            for kid in children_of(self.pid):
-                self.seen.add(kid)
-                for tid, tracer in harness.tracer_pids(kid).items():
-                    if tracer:
-                        self.traced[tid] = tracer
-            if self._stop.wait(harness.POLL_INTERVAL / 2):
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        return False
+    def poll(self):
+        for kid in children_of(self.pid):
+            self.seen.add(kid)
+            for tid, tracer in harness.tracer_pids(kid).items():
+                if tracer:
+                    self.traced[tid] = tracer
 
 
 def wait_traced(ctx, fixture, bg, what, timeout=10):

@@ -27,6 +27,7 @@ import subprocess
 
 import dumpharness
 import harness
+import profiles
 
 # Functions at which a thread's stack ends when it was unwound to the end.
 ENTRY_FUNCTIONS = {
@@ -109,19 +110,10 @@ class PFrame:
         return self.name
 
 
-class PSample:
-    __slots__ = ("values", "frames", "labels")
+class PSample(profiles.Sample):
+    """profiles.Sample with PFrame frames, and its first value as count."""
 
-    def __init__(self, values, frames, labels):
-        self.values = values
-        self.frames = frames
-        self.labels = labels
-
-    def names(self):
-        return [f.name for f in self.frames]
-
-    def stack(self):
-        return ";".join(self.names())
+    __slots__ = ()
 
     @property
     def count(self):
