@@ -133,14 +133,18 @@ bool session_refresh_maps(struct session *s, bool force)
 		force = true;
 		s->att.exec_seen = false;
 	}
-	if (!force && now - s->maps_read_ns < SESSION_MAPS_MIN_INTERVAL_NS)
+	/* A pc outside the maps asks for a read at most every millisecond,
+	 * unless the last read found the maps changing (a program just exec'd
+	 * loads its libraries one after another). */
+	if (!force && !s->maps_changed && now - s->maps_read_ns < SESSION_MAPS_MIN_INTERVAL_NS)
 		return false;
 	if (maps_read(&s->maps) != 0)
 		return false;
 	took = timeutil_mono_ns() - now;
 	s->maps_read_ns = now;
 	s->maps_read_cost_ns = took;
-	if (s->maps.generation == gen)
+	s->maps_changed = s->maps.generation != gen;
+	if (!s->maps_changed)
 		return false;
 	unwind_flush(s->unw);
 	return true;

@@ -36,6 +36,7 @@ struct session {
 	struct perfmap *perfmap; /* JIT code names, /tmp/perf-PID.map */
 	int64_t maps_read_ns; /* when maps were last read */
 	int64_t maps_read_cost_ns; /* how long that took */
+	bool maps_changed; /* that read found the mappings changed */
 	bool maps_open;
 	struct debugfetch fetch; /* the debuginfod servers and time limit, if any */
 	bool fetch_ready;
