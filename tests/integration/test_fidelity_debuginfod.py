@@ -352,6 +352,21 @@ class SilentServer:
         return self._text().count("accepted")
 
 
+def wait_hung(ctx, fixture, bg, what):
+    """bg (a pprobe asking a server that never answers) says it is fetching,
+    lets the target go meanwhile, and ends within the limit, exit 0; returns
+    its Result and how long after the 'fetching' line it ended."""
+    t0 = wait_fetching(bg, what)
+    check_released_while_waiting(ctx, fixture, bg, what)
+    res = bg.wait(HANG_LIMIT + 60)
+    waited = time.monotonic() - t0
+    ctx.expect_run(res, 0, what)
+    ctx.check(waited <= HANG_LIMIT + HANG_SLACK,
+              "%s: pprobe ended %.1f s after its 'fetching' line, expected at most %.1f s"
+              % (what, waited, HANG_LIMIT + HANG_SLACK))
+    return res, waited
+
+
 def check_hang(ctx, runner, fixture, path, bid, bare_names, silent):
     """A server that never answers: pprobe ends within the limit."""
     url = silent.url
@@ -361,14 +376,7 @@ def check_hang(ctx, runner, fixture, path, bid, bare_names, silent):
     out = ctx.new_output(fixture.name)
     bg = runner.start(["-p", str(fixture.pid), "-seconds", "1", "-o", out] + limit,
                       runner.env(url))
-    t0 = wait_fetching(bg, what)
-    check_released_while_waiting(ctx, fixture, bg, what)
-    res = bg.wait(HANG_LIMIT + 60)
-    waited = time.monotonic() - t0
-    ctx.expect_run(res, 0, what)
-    ctx.check(waited <= HANG_LIMIT + HANG_SLACK,
-              "%s: pprobe ended %.1f s after its 'fetching' line, expected at most %.1f s"
-              % (what, waited, HANG_LIMIT + HANG_SLACK))
+    res, waited = wait_hung(ctx, fixture, bg, what)
     ctx.note("%s: ended %.1f s after the 'fetching' line" % (what, waited))
     fetch_lines(ctx, res, path, bid, what)
     ctx.check("within the time limit (-debuginfod-timeout %d)" % HANG_LIMIT in res.stderr,
@@ -388,14 +396,7 @@ def check_hang(ctx, runner, fixture, path, bid, bare_names, silent):
     what = "dump, server that never answers, -debuginfod-timeout %d" % HANG_LIMIT
     bg = runner.start(["dump", "-p", str(fixture.pid), "-format", "json"] + limit,
                       runner.env(url))
-    t0 = wait_fetching(bg, what)
-    check_released_while_waiting(ctx, fixture, bg, what)
-    res = bg.wait(HANG_LIMIT + 60)
-    waited = time.monotonic() - t0
-    ctx.expect_run(res, 0, what)
-    ctx.check(waited <= HANG_LIMIT + HANG_SLACK,
-              "%s: pprobe ended %.1f s after its 'fetching' line, expected at most %.1f s"
-              % (what, waited, HANG_LIMIT + HANG_SLACK))
+    res, _ = wait_hung(ctx, fixture, bg, what)
     doc = dumpharness.parse_json(res.stdout, what)
     check_parked(ctx, doc, fixture, what, False, bare_names)
     ctx.check_target_healthy(fixture, what)
