@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,55 +301,126 @@ static void folded_put_name(const char *name, FILE *out)
 		fputc(*name == ';' || *name == '\n' ? '_' : *name, out);
 }
 
-/* One line per sample with a non-zero value vi: frames root first (each
- * location's inlined frames expanded, unsymbolized ones as 0xADDR), a
- * space, the value, and with labels " [key=value ...]". */
+/* One folded line before merging: its stack and label text, and value. */
+struct folded_line {
+	char *stack, *labels;
+	int64_t value;
+};
+
+/* Frames root first (each location's inlined frames expanded,
+ * unsymbolized ones as 0xADDR), separated by ';'. */
+static void folded_put_stack(const struct profile *p, const struct profile_sample *s, FILE *out)
+{
+	int first = 1;
+
+	for (size_t j = s->nlocations; j-- > 0;) {
+		const struct profile_location *l = profile_location_by_id(p, s->location_ids[j]);
+
+		if (!l)
+			continue;
+		if (l->nlines == 0) {
+			fprintf(out, "%s0x%" PRIx64, first ? "" : ";", l->address);
+			first = 0;
+		}
+		for (size_t k = l->nlines; k-- > 0;) {
+			const struct profile_function *f =
+				profile_function_by_id(p, l->lines[k].function_id);
+
+			if (!first)
+				fputc(';', out);
+			folded_put_name(f ? f->name : "?", out);
+			first = 0;
+		}
+	}
+}
+
+static void folded_put_labels(const struct profile_sample *s, FILE *out)
+{
+	for (size_t k = 0; k < s->nlabels; k++) {
+		const struct profile_label *l = &s->labels[k];
+
+		if (l->str)
+			fprintf(out, "%s%s=%s", k ? " " : "", l->key, l->str);
+		else
+			fprintf(out, "%s%s=%" PRId64 "%s", k ? " " : "", l->key, l->num,
+				l->num_unit ? l->num_unit : "");
+	}
+}
+
+/* A sample's stack, or its labels, as a new string (NULL when out of memory). */
+static char *folded_render(const struct profile *p, const struct profile_sample *s, bool stack)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	if (stack)
+		folded_put_stack(p, s, f);
+	else
+		folded_put_labels(s, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int folded_line_cmp(const void *a, const void *b)
+{
+	const struct folded_line *x = a, *y = b;
+	int c = strcmp(x->stack, y->stack);
+
+	return c ? c : strcmp(x->labels, y->labels);
+}
+
+/* One line per distinct stack (and, with labels, label set) with a
+ * non-zero value vi, as stackcollapse-perf.pl writes them: frames root
+ * first, a space, the summed value, and with labels " [key=value ...]".
+ * Samples that differ only in what the format drops (addresses within a
+ * function, lines) are one line. Sorted by stack. */
 int fmt_text_folded(const struct profile *p, int vi, int labels, FILE *out)
 {
-	size_t i, j, k, nsamples = profile_sample_count(p);
+	size_t nsamples = profile_sample_count(p), n = 0;
+	struct folded_line *v;
+	int rc = 0;
 
 	if (vi < 0 || (size_t)vi >= profile_sample_type_count(p))
 		return -EINVAL;
-	for (i = 0; i < nsamples; i++) {
+	v = calloc(nsamples ? nsamples : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < nsamples && !rc; i++) {
 		const struct profile_sample *s = profile_sample_at(p, i);
-		int first = 1;
 
 		if (s->values[vi] == 0)
 			continue;
-		for (j = s->nlocations; j-- > 0;) {
-			const struct profile_location *l = profile_location_by_id(p, s->location_ids[j]);
+		v[n].value = s->values[vi];
+		v[n].stack = folded_render(p, s, true);
+		v[n].labels = labels ? folded_render(p, s, false) : strdup("");
+		if (!v[n].stack || !v[n].labels)
+			rc = -ENOMEM;
+		n++;
+	}
+	if (!rc)
+		qsort(v, n, sizeof(*v), folded_line_cmp);
+	for (size_t i = 0; i < n && !rc; i++) {
+		int64_t sum = v[i].value;
 
-			if (!l)
-				continue;
-			if (l->nlines == 0) {
-				fprintf(out, "%s0x%" PRIx64, first ? "" : ";", l->address);
-				first = 0;
-			}
-			for (k = l->nlines; k-- > 0;) {
-				const struct profile_function *f =
-					profile_function_by_id(p, l->lines[k].function_id);
-
-				if (!first)
-					fputc(';', out);
-				folded_put_name(f ? f->name : "?", out);
-				first = 0;
-			}
-		}
-		fprintf(out, " %" PRId64, s->values[vi]);
-		if (labels && s->nlabels) {
-			fputs(" [", out);
-			for (k = 0; k < s->nlabels; k++) {
-				const struct profile_label *l = &s->labels[k];
-
-				if (l->str)
-					fprintf(out, "%s%s=%s", k ? " " : "", l->key, l->str);
-				else
-					fprintf(out, "%s%s=%" PRId64 "%s", k ? " " : "", l->key, l->num,
-						l->num_unit ? l->num_unit : "");
-			}
-			fputc(']', out);
-		}
+		while (i + 1 < n && !folded_line_cmp(&v[i], &v[i + 1]))
+			sum += v[++i].value;
+		fprintf(out, "%s %" PRId64, v[i].stack, sum);
+		if (v[i].labels[0])
+			fprintf(out, " [%s]", v[i].labels);
 		fputc('\n', out);
 	}
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].stack);
+		free(v[i].labels);
+	}
+	free(v);
+	if (rc)
+		return rc;
 	return ferror(out) ? -EIO : 0;
 }

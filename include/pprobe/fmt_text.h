@@ -18,9 +18,11 @@ struct profile;
  * Values of type nanoseconds are printed as durations (1.23s, 45ms). */
 int fmt_text_top(const struct profile *p, int vi, size_t nodecount, FILE *out);
 
-/* Print every sample as one folded line "root;...;leaf value" (Brendan
- * Gregg's collapsed format; inlined frames expanded) using value index vi.
- * With labels non-zero, append " [key=value ...]" after the value for tests. */
+/* Print the profile as folded lines "root;...;leaf value" (Brendan Gregg's
+ * collapsed format; inlined frames expanded) using value index vi: one line
+ * per distinct stack, values summed, sorted.  With labels non-zero, the
+ * label set is part of what makes a line distinct and " [key=value ...]"
+ * follows the value (for tests). */
 int fmt_text_folded(const struct profile *p, int vi, int labels, FILE *out);
 
 #endif

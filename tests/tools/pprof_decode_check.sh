@@ -31,10 +31,10 @@ sample 10 100000000${tab}main${tab}thread=main tid=100
 sample 5 50000000${tab}recurse;recurse;main${tab}thread=main tid=100
 END
 cat >"$work/want_folded" <<END
-main;work;compute 30
-main;work;lib_hash 20
 main 10
 main;recurse;recurse 5
+main;work;compute 30
+main;work;lib_hash 20
 END
 
 fail=0

@@ -619,15 +619,58 @@ static void test_fmt_text(void)
 		CHECK_EQ_INT(fmt_text_folded(p, 0, 0, f), 0);
 		CHECK_EQ_INT(fmt_text_folded(p, -1, 0, f), -EINVAL);
 		fclose(f);
-		CHECK_EQ_STR(folded, "main;work;compute 300000000 [thread=worker tid=101]\n"
-				     "main;work;lib_hash 200000000 [thread=worker tid=101]\n"
-				     "main 100000000 [thread=main tid=100]\n"
+		CHECK_EQ_STR(folded, "main 100000000 [thread=main tid=100]\n"
 				     "main;recurse;recurse 50000000 [thread=main tid=100]\n"
-				     "main;work;compute 30\n"
-				     "main;work;lib_hash 20\n"
+				     "main;work;compute 300000000 [thread=worker tid=101]\n"
+				     "main;work;lib_hash 200000000 [thread=worker tid=101]\n"
 				     "main 10\n"
-				     "main;recurse;recurse 5\n");
+				     "main;recurse;recurse 5\n"
+				     "main;work;compute 30\n"
+				     "main;work;lib_hash 20\n");
 		free(folded);
+	}
+	profile_free(p);
+}
+
+/* Folded stacks: samples that differ only in what the format drops (the
+ * address within a function, labels when not asked for) are one line. */
+static void test_fmt_folded_merge(void)
+{
+	struct profile *p = profile_new();
+	struct profile_frame a = { .name = "a" }, b = { .name = "b;c" };
+	struct profile_label_in l1 = { .key = "tid", .num = 1 }, l2 = { .key = "tid", .num = 2 };
+	uint64_t la1 = 0, la2 = 0, lb = 0;
+	int64_t v[] = { 7 };
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f;
+	int rc;
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	rc = profile_add_sample_type(p, "samples", "count");
+	rc = rc ? rc : profile_add_location(p, 0, 0x10, &a, 1, &la1);
+	rc = rc ? rc : profile_add_location(p, 0, 0x18, &a, 1, &la2);
+	rc = rc ? rc : profile_add_location(p, 0, 0x20, &b, 1, &lb);
+	rc = rc ? rc : profile_add_sample(p, (uint64_t[]){ lb, la1 }, 2, v, &l1, 1);
+	rc = rc ? rc : profile_add_sample(p, (uint64_t[]){ la2 }, 1, v, &l2, 1);
+	rc = rc ? rc : profile_add_sample(p, (uint64_t[]){ lb, la2 }, 2, v, &l2, 1);
+	rc = rc ? rc : profile_add_sample(p, (uint64_t[]){ la1 }, 1, v, &l1, 1);
+	CHECK_EQ_INT(rc, 0);
+	f = open_memstream(&text, &size);
+	CHECK(f != NULL);
+	if (f) {
+		CHECK_EQ_INT(fmt_text_folded(p, 0, 0, f), 0);
+		CHECK_EQ_INT(fmt_text_folded(p, 0, 1, f), 0);
+		fclose(f);
+		CHECK_EQ_STR(text, "a 14\n"
+				   "a;b_c 14\n"
+				   "a 7 [tid=1]\n"
+				   "a 7 [tid=2]\n"
+				   "a;b_c 7 [tid=1]\n"
+				   "a;b_c 7 [tid=2]\n");
+		free(text);
 	}
 	profile_free(p);
 }
@@ -674,6 +717,7 @@ int main(void)
 	test_bad_indices();
 	test_corrupt_input();
 	test_fmt_text();
+	test_fmt_folded_merge();
 	test_fmt_values();
 	return check_done();
 }
