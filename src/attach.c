@@ -513,8 +513,12 @@ static int attach_seize_retrying(pid_t tid)
 	for (int i = 0; i < ATTACH_EPERM_RETRIES && err == -EPERM; i++) {
 		struct procfs_status st;
 
-		if (procfs_read_status(tid, &st) == 0 && st.tracer_pid != 0)
+		if (procfs_read_status(tid, &st) != 0)
+			return -ESRCH;
+		if (st.tracer_pid != 0)
 			break; /* traced by someone (maybe us): no use waiting */
+		if (st.state == 'Z' || st.state == 'X')
+			return -ESRCH; /* an exited thread cannot be traced; nor need it be */
 		nanosleep(&pause, NULL);
 		err = ptrace_seize(tid);
 	}
@@ -540,7 +544,8 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 			continue;
 		err = attach_seize_retrying(tids[i]);
 		if (err == -ESRCH)
-			continue; /* it exited meanwhile */
+			continue; /* it exited meanwhile, or is a zombie (the main
+				   * thread after pthread_exit) */
 		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 &&
 		    st.tracer_pid == getpid())
 			err = 0; /* seized by the kernel as a clone of a thread of ours */

@@ -77,7 +77,7 @@ static enum dump_format dump_pick_format(const struct options *o)
 }
 
 /* Decide how to capture a thread from what /proc says before any stop. */
-static enum dump_how dump_choose_how(pid_t pid, const struct threadstate *ts)
+static enum dump_how dump_choose_how(pid_t tid, const struct threadstate *ts)
 {
 	bool socket;
 
@@ -87,14 +87,14 @@ static enum dump_how dump_choose_how(pid_t pid, const struct threadstate *ts)
 		return ts->blocked_known ? DUMP_HOW_PASSIVE : DUMP_HOW_NONE;
 	if (ts->blocked_known && ts->syscall_nr >= 0) {
 		socket = (long long)ts->args[0] >= 0 && ts->args[0] < 65536 &&
-			 threadstate_fd_is_socket(pid, (int)ts->args[0]);
+			 threadstate_fd_is_socket(tid, (int)ts->args[0]);
 		if (syscalls_eintr_on_stop(ts->syscall_nr, socket))
 			return DUMP_HOW_PASSIVE;
 	}
 	return DUMP_HOW_STOP;
 }
 
-static void dump_read_futex(pid_t pid, struct dump_capture *c)
+static void dump_read_futex(struct dump_capture *c)
 {
 	const struct user_regs_struct *r = &c->snap.regs;
 
@@ -104,7 +104,7 @@ static void dump_read_futex(pid_t pid, struct dump_capture *c)
 	c->futex.uaddr = r->rdi;
 	c->futex.op = (int)r->rsi;
 	c->futex.val = (uint32_t)r->rdx;
-	c->futex.window_ok = snapshot_read_word_window(pid, r->rdi - LOCKS_WINDOW_BEFORE,
+	c->futex.window_ok = snapshot_read_word_window(c->tid, r->rdi - LOCKS_WINDOW_BEFORE,
 						       c->futex.window, LOCKS_WINDOW_SIZE) == 0;
 }
 
@@ -114,14 +114,14 @@ static void dump_capture_passive(pid_t pid, struct maps *maps, struct dump_captu
 {
 	struct threadstate again;
 
-	if (snapshot_capture_blocked(&c->snap, pid, c->t->tid, maps, c->ts.syscall_nr, c->ts.args,
+	if (snapshot_capture_blocked(&c->snap, c->tid, maps, c->ts.syscall_nr, c->ts.args,
 				     c->ts.sp, c->ts.pc) != 0)
 		return;
-	if (threadstate_read(pid, c->t->tid, &again) != 0 || !again.blocked_known ||
+	if (threadstate_read(pid, c->tid, &again) != 0 || !again.blocked_known ||
 	    again.sp != c->ts.sp || again.pc != c->ts.pc)
 		return;
 	c->captured = true;
-	dump_read_futex(pid, c);
+	dump_read_futex(c);
 }
 
 /* The frozen part: ask, wait, capture, let go.  Returns how long the
@@ -139,12 +139,12 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 		struct dump_capture *c = &caps[i];
 
 		if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_STOPPED) {
-			if (snapshot_capture(&c->snap, s->o->pid, c->t->tid, &s->maps) == 0) {
+			if (snapshot_capture(&c->snap, c->tid, &s->maps) == 0) {
 				struct user_regs_struct regs = c->snap.regs;
 
 				ptrace_restart_interrupted_call(c->t->tid, &regs);
 				c->captured = true;
-				dump_read_futex(s->o->pid, c);
+				dump_read_futex(c);
 			}
 		} else if (c->how == DUMP_HOW_STOP && c->t->state != ATTACH_GONE) {
 			/* It did not stop in time (it went into uninterruptible
@@ -158,7 +158,8 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 	/* Detach rather than resume: the release that follows then has no
 	 * need to stop these threads a second time. */
 	for (size_t i = 0; i < n; i++)
-		attach_detach_thread(a, caps[i].t);
+		if (caps[i].t)
+			attach_detach_thread(a, caps[i].t);
 	return timeutil_mono_ns() - t0;
 }
 
@@ -416,7 +417,7 @@ int cmd_dump_run(const struct options *o)
 		goto out_msg;
 	/* Everything that can be read without stopping is read first, to keep
 	 * the frozen window short. */
-	caps = calloc(s.att.n ? s.att.n : 1, sizeof(*caps));
+	caps = calloc(s.att.n + 1, sizeof(*caps));
 	if (!caps) {
 		err = -ENOMEM;
 		goto out_err;
@@ -435,8 +436,19 @@ int cmd_dump_run(const struct options *o)
 		 * what the process is in is the job-control stop. */
 		if (c->t->state == ATTACH_GROUP_STOPPED && c->ts.state == 't')
 			c->ts.state = 'T';
-		c->how = dump_choose_how(o->pid, &c->ts);
+		c->how = dump_choose_how(c->tid, &c->ts);
 		err = snapshot_init(&c->snap, DUMP_STACK_BYTES);
+		if (err)
+			goto out_err;
+		n++;
+	}
+	/* A main thread that called pthread_exit stays a zombie, untraceable,
+	 * while the others run; it is still one of the process's threads. */
+	if (!attach_find(&s.att, o->pid) && threadstate_read(o->pid, o->pid, &caps[n].ts) == 0 &&
+	    (caps[n].ts.state == 'Z' || caps[n].ts.state == 'X')) {
+		caps[n].tid = o->pid;
+		caps[n].how = DUMP_HOW_NONE;
+		err = snapshot_init(&caps[n].snap, 0);
 		if (err)
 			goto out_err;
 		n++;

@@ -11,6 +11,7 @@
 #include "pprobe/elfimage.h"
 #include "pprobe/error.h"
 #include "pprobe/maps.h"
+#include "pprobe/procfs.h"
 
 /* Bound what a hostile or huge target can make us hold. */
 #define MAPS_MAX_ENTRIES 1000000
@@ -34,6 +35,7 @@ void maps_init(struct maps *m, pid_t pid)
 {
 	memset(m, 0, sizeof(*m));
 	m->pid = pid;
+	m->view = pid;
 }
 
 static void maps_free_entries(struct maps *m)
@@ -96,7 +98,21 @@ static bool maps_same(const struct maps *m, const struct maps_entry *v, size_t n
 	return true;
 }
 
-int maps_read(struct maps *m)
+/* /proc/PID/WHAT, or through the viewing thread: /proc/PID/task/VIEW/WHAT
+ * (which cannot name a thread of another process if VIEW's id is reused). */
+static void maps_view_path(const struct maps *m, pid_t view, const char *what, char *buf,
+			   size_t len)
+{
+	if (view == m->pid)
+		snprintf(buf, len, "/proc/%d/%s", (int)m->pid, what);
+	else
+		snprintf(buf, len, "/proc/%d/task/%d/%s", (int)m->pid, (int)view, what);
+}
+
+/* Parse the maps of VIEW into a new array; an empty one means the view has
+ * no memory (a zombie). */
+static int maps_parse_file(const struct maps *m, pid_t view, struct maps_entry **out,
+			   size_t *nout)
 {
 	char path[64];
 	char *line = NULL;
@@ -106,7 +122,7 @@ int maps_read(struct maps *m)
 	FILE *f;
 	int err = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)m->pid);
+	maps_view_path(m, view, "maps", path, sizeof(path));
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -138,6 +154,29 @@ int maps_read(struct maps *m)
 		free(v);
 		return err;
 	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int maps_read(struct maps *m)
+{
+	struct maps_entry *v = NULL;
+	size_t n = 0;
+	pid_t live;
+	int err = maps_parse_file(m, m->view, &v, &n);
+
+	if ((err == -ENOENT || err == -ESRCH || (!err && n == 0))) {
+		free(v);
+		v = NULL;
+		err = procfs_find_live_task(m->pid, &live);
+		if (err <= 0)
+			return err < 0 && err != -ENOENT ? err : -ESRCH;
+		m->view = live;
+		err = maps_parse_file(m, m->view, &v, &n);
+	}
+	if (err)
+		return err;
 	if (!maps_same(m, v, n))
 		m->generation++;
 	maps_free_entries(m);
@@ -192,7 +231,7 @@ static int maps_open_vdso(const struct maps *m, const struct maps_entry *e, stru
 	local.iov_len = len;
 	remote.iov_base = (void *)(uintptr_t)e->start;
 	remote.iov_len = len;
-	r = process_vm_readv(m->pid, &local, 1, &remote, 1, 0);
+	r = process_vm_readv(m->view, &local, 1, &remote, 1, 0);
 	err = r < 0 ? -errno : (size_t)r != len ? -EFAULT : elfimage_open_memory(buf, len, "[vdso]", img);
 	free(buf);
 	return err;
@@ -205,13 +244,15 @@ static int maps_open_vdso(const struct maps *m, const struct maps_entry *e, stru
  * same inode we name that path instead of the map_files link. */
 static int maps_open_file(const struct maps *m, const struct maps_entry *e, struct elfimage **img)
 {
-	char mf[128], root[4200];
+	char mf[128], root[4200], rootdir[64];
 	struct stat st;
 	int err;
 
-	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->pid, e->start,
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->view, e->start,
 		 e->end);
-	snprintf(root, sizeof(root), "/proc/%d/root%s", (int)m->pid, e->path);
+	/* map_files is in no task directory: /proc/VIEW/ it is. */
+	maps_view_path(m, m->view, "root", rootdir, sizeof(rootdir));
+	snprintf(root, sizeof(root), "%s%s", rootdir, e->path);
 	err = elfimage_open_file(mf, e->path, img);
 	if (err)
 		return elfimage_open_file(root, e->path, img);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "pprobe/perfmap.h"
+#include "pprobe/procfs.h"
 
 #define PERFMAP_CHUNK (64 * 1024)
 /* A longer line is skipped whole. */
@@ -350,7 +351,8 @@ int perfmap_load(pid_t pid, struct perfmap **out)
 	char path[96];
 	struct stat st;
 	struct perfmap *pm;
-	pid_t ns = perfmap_ns_pid(pid);
+	pid_t ns = perfmap_ns_pid(pid), live = pid;
+	char root[64];
 	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
@@ -361,10 +363,16 @@ int perfmap_load(pid_t pid, struct perfmap **out)
 		return err;
 	pm->check_owner = true;
 	pm->owner = st.st_uid;
-	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)pid, (int)ns);
+	/* The target's root, through a live thread: a main thread that called
+	 * pthread_exit has none. */
+	if (procfs_find_live_task(pid, &live) > 0 && live != pid)
+		snprintf(root, sizeof(root), "/proc/%d/task/%d/root", (int)pid, (int)live);
+	else
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", root, (int)ns);
 	pm->paths[pm->npaths++] = strdup(path);
 	if (ns != pid) {
-		snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", (int)pid, (int)pid);
+		snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", root, (int)pid);
 		pm->paths[pm->npaths++] = strdup(path);
 	}
 	for (size_t i = 0; i < pm->npaths; i++) {

@@ -25,7 +25,7 @@ static int preflight_fail(struct preflight *pf, int code, const char *fmt, ...)
 int preflight_check(const struct options *o, struct preflight *pf)
 {
 	struct procfs_status st, tracer;
-	pid_t pid = o->pid;
+	pid_t pid = o->pid, live;
 	int kt;
 
 	memset(pf, 0, sizeof(*pf));
@@ -41,7 +41,7 @@ int preflight_check(const struct options *o, struct preflight *pf)
 		return preflight_fail(pf, CLI_EXIT_USAGE,
 				      "%d is a thread of process %d; use -p %d -t %d", (int)pid,
 				      (int)st.tgid, (int)st.tgid, (int)pid);
-	if (st.state == 'Z' || st.state == 'X')
+	if ((st.state == 'Z' || st.state == 'X') && procfs_find_live_task(pid, &live) <= 0)
 		return preflight_fail(pf, CLI_EXIT_NOPROC,
 				      "process %d (%s) is a zombie: it has exited and waits for its parent to reap it",
 				      (int)pid, st.name);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,4 +212,36 @@ int procfs_read_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	if (r > 0 && buf[r - 1] == '\n')
 		buf[r - 1] = '\0';
 	return 0;
+}
+
+static bool procfs_task_alive(pid_t pid, pid_t tid)
+{
+	char path[64], text[512], state;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	return procfs_read_file(path, text, sizeof(text)) > 0 &&
+	       procfs_parse_stat(text, &state, NULL) == 0 && state != 'Z' && state != 'X';
+}
+
+int procfs_find_live_task(pid_t pid, pid_t *tid)
+{
+	pid_t *tids = NULL;
+	size_t n = 0;
+	int err;
+
+	if (procfs_task_alive(pid, pid)) {
+		*tid = pid;
+		return 1;
+	}
+	err = procfs_list_tasks(pid, &tids, &n);
+	if (err < 0)
+		return err;
+	err = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		if (tids[i] != pid && procfs_task_alive(pid, tids[i])) {
+			*tid = tids[i];
+			err = 1;
+		}
+	free(tids);
+	return err;
 }

@@ -224,7 +224,7 @@ static int sampler_capture_stopped(struct sampler *sp, struct attach_thread *t)
 
 	if (err)
 		return err;
-	err = snapshot_capture(&sp->snap, sp->o->pid, t->tid, &sp->s->maps);
+	err = snapshot_capture(&sp->snap, t->tid, &sp->s->maps);
 	if (!err) {
 		struct user_regs_struct regs = sp->snap.regs;
 
@@ -353,7 +353,7 @@ static void sampler_wait_label(struct sampler *sp, size_t n, char *buf, size_t l
 	f.uaddr = r->rdi;
 	f.op = (int)r->rsi;
 	f.val = (uint32_t)r->rdx;
-	f.window_ok = snapshot_read_word_window(sp->o->pid, r->rdi - LOCKS_WINDOW_BEFORE, f.window,
+	f.window_ok = snapshot_read_word_window(sp->snap.tid, r->rdi - LOCKS_WINDOW_BEFORE, f.window,
 						LOCKS_WINDOW_SIZE) == 0;
 	k = sampler_frame_names(sp, n, names, 16);
 	locks_identify(&f, names, k, &w);
@@ -419,7 +419,7 @@ static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
 			       (ts.syscall_nr >= 0 &&
 				syscalls_eintr_on_stop(ts.syscall_nr,
 						       ts.args[0] < 65536 &&
-						       threadstate_fd_is_socket(sp->o->pid, (int)ts.args[0])));
+						       threadstate_fd_is_socket(t->tid, (int)ts.args[0])));
 	/* The kernel stack is read before any stop of ours shows on it. */
 	sampler_thread_clear_kframes(st);
 	if (sp->o->kernel && letter != 'R')
@@ -429,7 +429,7 @@ static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
 	 * still asleep at the same place after the copy.  Only if not is it
 	 * stopped (when a stop is safe for it). */
 	if (ts.blocked_known && ts.syscall_nr >= 0 &&
-	    snapshot_capture_blocked(&sp->snap, sp->o->pid, t->tid, &sp->s->maps, ts.syscall_nr,
+	    snapshot_capture_blocked(&sp->snap, t->tid, &sp->s->maps, ts.syscall_nr,
 				     ts.args, ts.sp, ts.pc) == 0) {
 		sampler_unwind(sp, &ur);
 		captured = must_passive ||

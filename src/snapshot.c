@@ -31,7 +31,7 @@ void snapshot_fini(struct snapshot *s)
 
 /* Copy the stack from s->regs.rsp (less the red zone) up, as documented
  * for snapshot_capture(). */
-static int snapshot_copy_stack(struct snapshot *s, pid_t pid, const struct maps *maps)
+static int snapshot_copy_stack(struct snapshot *s, const struct maps *maps)
 {
 	const struct maps_entry *e;
 	struct iovec local, remote[SNAPSHOT_MAX_IOV];
@@ -64,14 +64,14 @@ static int snapshot_copy_stack(struct snapshot *s, pid_t pid, const struct maps 
 	}
 	local.iov_base = s->stack;
 	local.iov_len = addr - start;
-	got = process_vm_readv(pid, &local, 1, remote, nrem, 0);
+	got = process_vm_readv(s->tid, &local, 1, remote, nrem, 0);
 	if (got < 0)
 		return errno == EFAULT ? 0 : -errno;
 	s->stack_len = (size_t)got;
 	return 0;
 }
 
-int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps)
+int snapshot_capture(struct snapshot *s, pid_t tid, const struct maps *maps)
 {
 	int err;
 
@@ -81,10 +81,10 @@ int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps
 	err = ptrace_get_regs(tid, &s->regs);
 	if (err)
 		return err;
-	return snapshot_copy_stack(s, pid, maps);
+	return snapshot_copy_stack(s, maps);
 }
 
-int snapshot_capture_blocked(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps,
+int snapshot_capture_blocked(struct snapshot *s, pid_t tid, const struct maps *maps,
 			     long nr, const uint64_t args[6], uint64_t sp, uint64_t pc)
 {
 	memset(&s->regs, 0, sizeof(s->regs));
@@ -99,13 +99,13 @@ int snapshot_capture_blocked(struct snapshot *s, pid_t pid, pid_t tid, const str
 	s->regs.r9 = args[5];
 	s->regs.rsp = sp;
 	s->regs.rip = pc;
-	return snapshot_copy_stack(s, pid, maps);
+	return snapshot_copy_stack(s, maps);
 }
 
-int snapshot_read_word_window(pid_t pid, uint64_t addr, void *buf, size_t len)
+int snapshot_read_word_window(pid_t tid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
-	ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	ssize_t got = process_vm_readv(tid, &local, 1, &remote, 1, 0);
 
 	if (got < 0)
 		return -errno;

@@ -68,12 +68,12 @@ int threadstate_read(pid_t pid, pid_t tid, struct threadstate *ts)
 	return 0;
 }
 
-bool threadstate_fd_is_socket(pid_t pid, int fd)
+bool threadstate_fd_is_socket(pid_t tid, int fd)
 {
 	char path[64], link[64];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return false;

@@ -33,6 +33,8 @@ struct maps_image_cache;
 
 struct maps {
 	pid_t pid;
+	pid_t view;  /* whose /proc directory and memory are read: pid, or a
+			live thread while the main thread is a zombie */
 	struct maps_entry *v;
 	size_t n;
 	unsigned generation;
@@ -43,7 +45,9 @@ void maps_init(struct maps *m, pid_t pid);
 void maps_fini(struct maps *m);
 
 /* (Re-)read /proc/PID/maps; keeps cached images.  generation grows only
- * when the mappings changed. */
+ * when the mappings changed.  When the view's maps are empty or gone (the
+ * main thread exited with pthread_exit, or the viewing thread exited), the
+ * view moves to a live thread first; -ESRCH when none is left. */
 int maps_read(struct maps *m);
 
 /* The entry containing addr, or NULL. */

@@ -34,6 +34,15 @@ int procfs_is_kthread(pid_t pid);
 /* Thread ids of /proc/PID/task into a malloc'd array (caller frees). */
 int procfs_list_tasks(pid_t pid, pid_t **tids, size_t *n);
 
+/* A thread of PID that is neither a zombie nor dead, PID itself when it
+ * is: 1 with *tid set, 0 if there is none, -errno if the task list cannot
+ * be read.  A process whose main thread called pthread_exit shows 'Z' in
+ * /proc/PID/status for as long as its other threads run (and so does one
+ * whose non-main thread is in execve, for a moment), and the main thread's
+ * /proc/PID/maps, mem, root and map_files are empty or gone meanwhile:
+ * what belongs to the whole process is read through a live thread. */
+int procfs_find_live_task(pid_t pid, pid_t *tid);
+
 /* comm of a task ("" if unreadable); buf of 16+ bytes. */
 int procfs_read_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 

@@ -33,13 +33,15 @@ void snapshot_fini(struct snapshot *s);
 
 struct maps;
 
-/* Copy registers and stack of stopped thread tid of process pid: from the
+/* Copy registers and stack of stopped thread tid: from the
  * stack pointer (less the red zone) up to stack_cap bytes, and no further
  * than the end of the mapping holding the stack pointer when maps (may be
  * NULL) knows it.  A read that ends early at an unmapped page is not an
  * error.  maps is only looked up, never re-read: this runs while the
- * thread is stopped. */
-int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps);
+ * thread is stopped.
+ * Memory is read through the thread itself, never through the process id:
+ * a main thread that called pthread_exit has no memory left to read. */
+int snapshot_capture(struct snapshot *s, pid_t tid, const struct maps *maps);
 
 /* Capture a thread that is blocked in the kernel, without stopping it: the
  * pc, sp and system call arguments the kernel saved (from
@@ -47,10 +49,11 @@ int snapshot_capture(struct snapshot *s, pid_t pid, pid_t tid, const struct maps
  * unknown (regs_partial), so unwinding may end early.  Used where a stop
  * would harm the thread (a call that fails with EINTR after a ptrace stop)
  * or cannot happen (uninterruptible sleep). */
-int snapshot_capture_blocked(struct snapshot *s, pid_t pid, pid_t tid, const struct maps *maps,
+int snapshot_capture_blocked(struct snapshot *s, pid_t tid, const struct maps *maps,
 			     long nr, const uint64_t args[6], uint64_t sp, uint64_t pc);
 
-/* Read len bytes of the target's memory at addr (a lock word, for the dump). */
-int snapshot_read_word_window(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* Read len bytes of the target's memory at addr (a lock word, for the
+ * dump), through live thread tid. */
+int snapshot_read_word_window(pid_t tid, uint64_t addr, void *buf, size_t len);
 
 #endif

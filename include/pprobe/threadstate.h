@@ -26,8 +26,8 @@ int threadstate_read(pid_t pid, pid_t tid, struct threadstate *ts);
  * "NR A1 A2 A3 A4 A5 A6 SP PC" (hex). */
 int threadstate_parse_syscall(const char *text, struct threadstate *ts);
 
-/* Is file descriptor fd of pid a socket? */
-bool threadstate_fd_is_socket(pid_t pid, int fd);
+/* Is file descriptor fd of live thread tid (its process's table) a socket? */
+bool threadstate_fd_is_socket(pid_t tid, int fd);
 
 /* /proc/PID/task/TID/stack as malloc'd text (root only), or NULL. */
 char *threadstate_kernel_stack(pid_t pid, pid_t tid);

@@ -14,8 +14,15 @@ second later (the leader is a zombie meanwhile).  For each, under `pprobe
   - the target ended the way it meant to: its exit status (0, 3) or the
     signal that killed it (SIGSEGV) is what it would be without pprobe --
     a fatal signal passed on, not swallowed or replaced.
+
+A process whose main thread has exited while its other threads run on
+("leaderless": /proc/PID/status says zombie, /proc/PID/maps is empty) has
+not exited: `pprobe record` (CPU and wall) and `pprobe dump` exit 0, sample
+and unwind its live threads, and the dump lists the main thread as a
+zombie; the target stays healthy.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -64,8 +71,56 @@ def case(ctx, how, status, mode):
               % (what, prof.top_stacks()))
 
 
+def leader_state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def case_leaderless(ctx):
+    what = "pprobe on a process whose main thread has exited"
+    fixture = ctx.start_fixture("safety_exit", ["--how", "leaderless", "--after", "120"])
+    if not harness.wait_for(lambda: leader_state(fixture.pid) == "Z", 10):
+        raise harness.Failure("%s: the fixture's main thread did not become a zombie; state %s"
+                              % (what, leader_state(fixture.pid)))
+    for mode in ("cpu", "wall"):
+        run = "%s: -mode %s" % (what, mode)
+        out = ctx.new_output("leaderless-" + mode)
+        result = ctx.run_pprobe(["-p", str(fixture.pid), "-seconds", "1", "-hz", "200",
+                                 "-mode", mode, "-o", out], 60)
+        ctx.expect_run(result, 0, run)
+        ctx.expect_saved(result, out, run)
+        prof = sh.decode(ctx, out, run)
+        spin = prof.select(lambda s: "exit_spin_work" in s.names()
+                           and sh.thread_of(s) == "ex-spin")
+        ctx.check(spin, "%s: expected samples of exit_spin_work labelled thread=ex-spin, "
+                  "got:\n%s" % (run, prof.top_stacks()))
+        ctx.check_target_healthy(fixture, run)
+    run = "%s: dump" % what
+    result = ctx.run_pprobe(["dump", "-p", str(fixture.pid), "-format", "json"], 60)
+    ctx.expect_run(result, 0, run)
+    try:
+        doc = json.loads(result.stdout)
+    except ValueError:
+        raise harness.Failure("%s: output is not JSON:%s" % (run, harness.indent(result.stdout)))
+    threads = {t["tid"]: t for t in doc.get("threads", [])}
+    ctx.check(set(threads) == set(fixture.truth_threads), "%s: expected threads %s, got %s"
+              % (run, sorted(fixture.truth_threads), sorted(threads)))
+    main_t = threads.get(fixture.pid, {})
+    ctx.check(main_t.get("state") == "zombie", "%s: expected the main thread listed as a "
+              "zombie, got %r" % (run, main_t))
+    spin = [t for t in threads.values() if t["name"] == "ex-spin"]
+    ctx.check(spin and any(f["function"] == "exit_spin_work" for f in spin[0]["frames"]),
+              "%s: expected ex-spin's stack to hold exit_spin_work, got %r" % (run, spin))
+    ctx.check_target_healthy(fixture, run)
+    fixture.kill()
+
+
 def main(ctx):
     ctx.require_pprobe()
+    case_leaderless(ctx)
     for how, status, modes in CASES:
         for mode in modes:
             case(ctx, how, status, mode)
