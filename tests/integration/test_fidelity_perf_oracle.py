@@ -5,7 +5,7 @@ fid_mix (fixtures/fidelity/mix/mix.h) spends its one thread's CPU time in
 five leaves with known shares: mix_a 35%, mix_b 25%, mix_c 20%, mix_d 12%,
 mix_e 8%.  The same running fixture is profiled, one after the other, by
 
-  pprobe -p PID -seconds 5
+  pprobe -p PID -seconds 5 -hz 500
   perf record -e cpu-clock --call-graph dwarf -p PID -- sleep 5
   (read with: perf report --stdio --no-children -g none -F overhead,sym)
 
@@ -25,6 +25,10 @@ import harness  # noqa: E402
 import test_fidelity_lib as fid  # noqa: E402
 
 SECONDS = 5
+# At the default 100 Hz, 500 samples put one standard deviation of a 25%
+# share at 1.9 points: a 5-point check of five shares would fail about one
+# run in thirty by chance alone.  2,500 samples put 5 points beyond 5 sigma.
+HZ = 500
 POINTS = 0.05
 TRUTH = {"mix_a": 0.35, "mix_b": 0.25, "mix_c": 0.20, "mix_d": 0.12, "mix_e": 0.08}
 _REPORT = re.compile(r"\s*([0-9.]+)%\s+\[[.k]\]\s+(\S+)")
@@ -66,8 +70,8 @@ def fmt(shares):
 def main(ctx):
     ctx.require_pprobe()
     fixture = fid.start(ctx, "fid_mix")
-    what = "fid_mix: pprobe -seconds %d" % SECONDS
-    prof = fid.record(ctx, fixture, SECONDS, what)
+    what = "fid_mix: pprobe -seconds %d -hz %d" % (SECONDS, HZ)
+    prof = fid.record(ctx, fixture, SECONDS, what, extra=["-hz", str(HZ)])
     ours = prof.self_shares()
     theirs = perf_shares(ctx, fixture.pid)
     ctx.note("pprobe: %s" % fmt(ours))

@@ -12,8 +12,9 @@ timed waits.
     not rewritten and the process used almost no CPU (a thread pprobe had
     let run would burn CPU or write the file); the dump's header says the
     process was left stopped.  SIGCONT then gets it running and healthy.
-  - SIGSTOP, then SIGCONT, during a record (CPU and wall mode): once every
-    task is seen stopped, SIGCONT; the record ends with exit 0 and the
+  - SIGSTOP, then SIGCONT, during a record (CPU and wall mode): once the
+    stop has settled (every task t/T and the status file unchanged for 50
+    of its periods), SIGCONT; the record ends with exit 0 and the
     target running and healthy.
   - SIGCONT, then SIGSTOP, during a record (CPU and wall mode): the record
     ends with exit 0 and the target stopped as above; SIGCONT revives it.
@@ -22,6 +23,7 @@ timed waits.
 import os
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -34,6 +36,12 @@ STOP_TIMEOUT = 10
 # its threads' ptrace-stops (in the kernel); a thread let run would use
 # about all of a CPU.
 STOPPED_CPU_SHARE = 0.2
+# The status thread rewrites its file every 5 ms.  /proc shows 't' for a
+# group-stop under a tracer and for any ptrace-stop alike (SIGCONT makes
+# every seized thread report one), so "every task in t/T" alone does not
+# mean the group-stop has reached every thread: it has once that state has
+# held, with the status file unchanged, for 50 of its periods.
+SETTLED = 0.25
 CALL_KEYS = ["nanosleep_calls", "poll_calls", "epoll_calls", "cond_calls", "sigwait_calls",
              "recv_calls", "read_calls", "accept_calls", "spin_progress"]
 
@@ -44,10 +52,23 @@ def all_stopped(fixture):
 
 
 def stop_and_wait(ctx, fixture, what):
+    """SIGSTOP, then wait until the stop has settled (see SETTLED)."""
+    since = {"seq": None, "t": 0.0}
+
+    def settled():
+        seq = (sh.read_status(fixture) or {}).get("seq")
+        now = time.monotonic()
+        if not all_stopped(fixture) or seq != since["seq"]:
+            since["seq"], since["t"] = seq, now
+            return False
+        return now - since["t"] >= SETTLED
+
     os.kill(fixture.pid, signal.SIGSTOP)
-    if not harness.wait_for(lambda: all_stopped(fixture), STOP_TIMEOUT):
-        raise harness.Failure("%s: the target did not stop within %d s of SIGSTOP; states %s"
-                              % (what, STOP_TIMEOUT, harness.task_states(fixture.pid)))
+    if not harness.wait_for(settled, STOP_TIMEOUT):
+        raise harness.Failure("%s: the target did not stop within %d s of SIGSTOP; states %s, "
+                              "status %s" % (what, STOP_TIMEOUT,
+                                             harness.task_states(fixture.pid),
+                                             sh.read_status(fixture)))
 
 
 def check_left_stopped(ctx, fixture, seq, cpu_ns, seconds, what):
