@@ -1,5 +1,6 @@
 /* maps.c - /proc/PID/maps and the image cache (see maps.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "pprobe/elfimage.h"
 #include "pprobe/error.h"
@@ -16,6 +18,7 @@
 /* Bound what a hostile or huge target can make us hold. */
 #define MAPS_MAX_ENTRIES 1000000
 #define MAPS_VDSO_MAX (64 * 1024)
+#define MAPS_MAX_TEXT (256u * 1024 * 1024)
 
 struct maps_image_key {
 	unsigned dev_major, dev_minor;
@@ -36,6 +39,7 @@ void maps_init(struct maps *m, pid_t pid)
 	memset(m, 0, sizeof(*m));
 	m->pid = pid;
 	m->view = pid;
+	m->fd = -1;
 }
 
 static void maps_free_entries(struct maps *m)
@@ -47,9 +51,21 @@ static void maps_free_entries(struct maps *m)
 	m->n = 0;
 }
 
+static void maps_close_fd(struct maps *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}
+
 void maps_fini(struct maps *m)
 {
 	maps_free_entries(m);
+	maps_close_fd(m);
+	free(m->text);
+	free(m->last);
+	m->text = m->last = NULL;
+	m->text_cap = m->last_cap = m->last_len = 0;
 	if (m->cache) {
 		for (size_t i = 0; i < m->cache->n; i++) {
 			elfimage_free(m->cache->v[i].img);
@@ -81,23 +97,6 @@ static int maps_parse_line(const char *line, struct maps_entry *e)
 	return 0;
 }
 
-/* Do the new entries describe the same mappings as the current ones? */
-static bool maps_same(const struct maps *m, const struct maps_entry *v, size_t n)
-{
-	if (n != m->n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		const struct maps_entry *a = &m->v[i], *b = &v[i];
-
-		if (a->start != b->start || a->end != b->end || a->offset != b->offset ||
-		    a->inode != b->inode || a->dev_major != b->dev_major ||
-		    a->dev_minor != b->dev_minor || strcmp(a->perms, b->perms) ||
-		    strcmp(a->path, b->path))
-			return false;
-	}
-	return true;
-}
-
 /* /proc/PID/WHAT, or through the viewing thread: /proc/PID/task/VIEW/WHAT
  * (which cannot name a thread of another process if VIEW's id is reused). */
 static void maps_view_path(const struct maps *m, pid_t view, const char *what, char *buf,
@@ -109,24 +108,61 @@ static void maps_view_path(const struct maps *m, pid_t view, const char *what, c
 		snprintf(buf, len, "/proc/%d/task/%d/%s", (int)m->pid, (int)view, what);
 }
 
-/* Parse the maps of VIEW into a new array; an empty one means the view has
- * no memory (a zombie). */
-static int maps_parse_file(const struct maps *m, pid_t view, struct maps_entry **out,
-			   size_t *nout)
+/* Read the whole of the kept maps descriptor (opened on the view's maps
+ * if need be) into m->text; its length, 0 for a view without memory (a
+ * zombie; the memory of an exec'd-away image), or -errno.  pread from 0:
+ * the kernel writes the file anew, and no open is paid per read. */
+static ssize_t maps_load_text(struct maps *m)
 {
-	char path[64];
-	char *line = NULL;
-	size_t linecap = 0;
+	size_t len = 0;
+
+	if (m->fd < 0) {
+		char path[64];
+
+		maps_view_path(m, m->view, "maps", path, sizeof(path));
+		m->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (m->fd < 0)
+			return -errno;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (m->text_cap - len < 4096) {
+			size_t ncap = m->text_cap ? m->text_cap * 2 : 64 * 1024;
+			char *nt;
+
+			if (ncap > MAPS_MAX_TEXT)
+				return -PPROBE_E_TOOBIG;
+			nt = realloc(m->text, ncap);
+			if (!nt)
+				return -ENOMEM;
+			m->text = nt;
+			m->text_cap = ncap;
+		}
+		r = pread(m->fd, m->text + len, m->text_cap - len - 1, (off_t)len);
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	m->text[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* m->text into the entries, replacing them; text is cut into lines. */
+static int maps_parse_text(struct maps *m, size_t len)
+{
 	struct maps_entry *v = NULL;
 	size_t n = 0, cap = 0;
-	FILE *f;
+	char *line = m->text, *end = m->text + len;
 	int err = 0;
 
-	maps_view_path(m, view, "maps", path, sizeof(path));
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &linecap, f) > 0) {
+	while (line < end) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+
+		if (nl)
+			*nl = '\0';
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 256;
 			struct maps_entry *nv;
@@ -145,43 +181,66 @@ static int maps_parse_file(const struct maps *m, pid_t view, struct maps_entry *
 		}
 		if (maps_parse_line(line, &v[n]) == 0)
 			n++;
+		line = nl ? nl + 1 : end;
 	}
-	free(line);
-	fclose(f);
 	if (err) {
 		for (size_t i = 0; i < n; i++)
 			free(v[i].path);
 		free(v);
 		return err;
 	}
-	*out = v;
-	*nout = n;
+	maps_free_entries(m);
+	m->v = v;
+	m->n = n;
 	return 0;
 }
 
 int maps_read(struct maps *m)
 {
-	struct maps_entry *v = NULL;
-	size_t n = 0;
+	ssize_t len = maps_load_text(m);
 	pid_t live;
-	int err = maps_parse_file(m, m->view, &v, &n);
+	int err;
 
-	if ((err == -ENOENT || err == -ESRCH || (!err && n == 0))) {
-		free(v);
-		v = NULL;
-		err = procfs_find_live_task(m->pid, &live);
-		if (err <= 0)
-			return err < 0 && err != -ENOENT ? err : -ESRCH;
-		m->view = live;
-		err = maps_parse_file(m, m->view, &v, &n);
+	if (len <= 0 && len != -ENOMEM && len != -PPROBE_E_TOOBIG) {
+		/* A descriptor opened before an exec reads the old, empty
+		 * memory: open anew.  Still nothing: the view is a zombie
+		 * (the main thread after pthread_exit) or gone, and a live
+		 * thread takes over. */
+		maps_close_fd(m);
+		len = maps_load_text(m);
+		if (len <= 0 && len != -ENOMEM && len != -PPROBE_E_TOOBIG) {
+			maps_close_fd(m);
+			err = procfs_find_live_task(m->pid, &live);
+			if (err <= 0)
+				return err < 0 && err != -ENOENT ? err : -ESRCH;
+			m->view = live;
+			len = maps_load_text(m);
+			if (len == 0)
+				len = -ESRCH;
+		}
 	}
-	if (err)
+	if (len < 0)
+		return (int)len;
+	/* Unchanged text, unchanged maps: most reads end here, unparsed. */
+	if ((size_t)len == m->last_len && m->last && !memcmp(m->last, m->text, (size_t)len))
+		return 0;
+	if ((size_t)len > m->last_cap) {
+		char *nl = realloc(m->last, (size_t)len);
+
+		if (!nl)
+			return -ENOMEM;
+		m->last = nl;
+		m->last_cap = (size_t)len;
+	}
+	/* Kept before the parse cuts the text into lines. */
+	memcpy(m->last, m->text, (size_t)len);
+	m->last_len = (size_t)len;
+	err = maps_parse_text(m, (size_t)len);
+	if (err) {
+		m->last_len = 0;
 		return err;
-	if (!maps_same(m, v, n))
-		m->generation++;
-	maps_free_entries(m);
-	m->v = v;
-	m->n = n;
+	}
+	m->generation++;
 	return 0;
 }
 
@@ -244,8 +303,9 @@ static int maps_open_vdso(const struct maps *m, const struct maps_entry *e, stru
  * same inode we name that path instead of the map_files link. */
 static int maps_open_file(const struct maps *m, const struct maps_entry *e, struct elfimage **img)
 {
-	char mf[128], root[4200], rootdir[64];
+	char mf[128], root[4200], rootdir[64], link[4200];
 	struct stat st;
+	ssize_t n;
 	int err;
 
 	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->view, e->start,
@@ -253,6 +313,18 @@ static int maps_open_file(const struct maps *m, const struct maps_entry *e, stru
 	/* map_files is in no task directory: /proc/VIEW/ it is. */
 	maps_view_path(m, m->view, "root", rootdir, sizeof(rootdir));
 	snprintf(root, sizeof(root), "%s%s", rootdir, e->path);
+	/* map_files shows what is mapped there now, which is not what e says
+	 * if a library was unloaded and another loaded at its addresses since
+	 * the maps were read (the link and the maps line print the same path
+	 * for the same file).  The image is cached under e's file: open that
+	 * file by its path then, or the cache would give the other library's
+	 * image for this one from now on. */
+	n = readlink(mf, link, sizeof(link) - 1);
+	if (n >= 0) {
+		link[n] = '\0';
+		if (strcmp(link, e->path))
+			return elfimage_open_file(root, e->path, img);
+	}
 	err = elfimage_open_file(mf, e->path, img);
 	if (err)
 		return elfimage_open_file(root, e->path, img);

@@ -39,6 +39,11 @@ struct maps {
 	size_t n;
 	unsigned generation;
 	struct maps_image_cache *cache;
+	int fd;             /* the view's maps, kept open, -1 until read */
+	char *text;         /* read buffer */
+	size_t text_cap;
+	char *last;         /* the text behind v, to tell a read that changed nothing */
+	size_t last_len, last_cap;
 };
 
 void maps_init(struct maps *m, pid_t pid);
