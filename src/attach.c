@@ -99,6 +99,7 @@ static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 		return NULL;
 	t->tid = tid;
 	t->sched_fd = -1;
+	t->stat_fd = -1;
 	a->threads[a->n++] = t;
 	if ((a->n * 2 > a->index_cap && attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128)) ||
 	    attach_index_rebuild(a, a->index_cap)) {
@@ -109,15 +110,24 @@ static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 	return t;
 }
 
+/* The /proc files the sampler keeps open for a thread. */
+static void attach_close_thread_files(struct attach_thread *t)
+{
+	if (t->sched_fd >= 0)
+		close(t->sched_fd);
+	if (t->stat_fd >= 0)
+		close(t->stat_fd);
+	t->sched_fd = -1;
+	t->stat_fd = -1;
+}
+
 static void attach_mark_gone(struct attach *a, struct attach_thread *t)
 {
 	if (t->state == ATTACH_GONE)
 		return;
 	t->state = ATTACH_GONE;
 	t->interrupt_pending = false;
-	if (t->sched_fd >= 0)
-		close(t->sched_fd);
-	t->sched_fd = -1;
+	attach_close_thread_files(t);
 }
 
 static void attach_thread_free(struct attach *a, struct attach_thread *t)
@@ -169,9 +179,7 @@ static void attach_reinterrupt(struct attach_thread *t)
 /* Forget what we knew of a thread: after an exec it runs another program. */
 static void attach_thread_reset(struct attach *a, struct attach_thread *t)
 {
-	if (t->sched_fd >= 0)
-		close(t->sched_fd);
-	t->sched_fd = -1;
+	attach_close_thread_files(t);
 	if (t->user && a->user_free)
 		a->user_free(t->user);
 	t->user = NULL;

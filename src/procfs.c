@@ -120,6 +120,21 @@ int procfs_parse_stat(const char *text, char *state, uint64_t *cpu_ticks)
 	return 0;
 }
 
+int procfs_parse_stat_comm(const char *text, char *buf, size_t len)
+{
+	const char *open = strchr(text, '('), *close = strrchr(text, ')');
+	size_t n;
+
+	if (!open || !close || close < open || len == 0)
+		return -EINVAL;
+	n = (size_t)(close - open - 1);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, open + 1, n);
+	buf[n] = '\0';
+	return 0;
+}
+
 int procfs_parse_schedstat(const char *text, uint64_t *run_ns, uint64_t *wait_ns)
 {
 	unsigned long long run = 0, wait = 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "pprobe/attach.h"
@@ -26,6 +27,8 @@
 #define SAMPLER_STOP_TIMEOUT_MS 100
 #define SAMPLER_MAX_KFRAMES 32
 #define SAMPLER_MAX_SKIP 7
+/* Descriptors left for everything but the kept per-thread files. */
+#define SAMPLER_FD_MARGIN 256
 #define SYS_FUTEX_NR 202
 
 /* What wall mode remembers of a thread between ticks (attach_thread.user). */
@@ -69,11 +72,14 @@ static void sampler_thread_free(void *p)
 int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
 		 struct stacks *st)
 {
+	struct rlimit rl;
+
 	memset(sp, 0, sizeof(*sp));
 	sp->o = o;
 	sp->s = s;
 	sp->st = st;
 	sp->period_ns = 1000000000LL / o->hz;
+	sp->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (size_t)rl.rlim_cur : 1024;
 	s->att.user_free = sampler_thread_free;
 	sp->pcs = calloc((size_t)o->max_depth, sizeof(*sp->pcs));
 	if (!sp->pcs)
@@ -123,9 +129,10 @@ static void sampler_note_stop(struct sampler *sp, int64_t ns)
 }
 
 /* Open the thread's schedstat once, kept for a cheap pread() every tick.
- * Its other /proc files are read only when the thread is captured, and
- * opened then: one kept descriptor per thread, so that a process with
- * 10,000 threads stays within the descriptor limit. */
+ * Its stat, read before each capture, is kept open too while descriptors
+ * are plentiful (two per thread and a margin within RLIMIT_NOFILE), so
+ * that a process with 10,000 threads stays within the limit; its other
+ * /proc files are opened when read. */
 static int sampler_open_thread_files(struct sampler *sp, struct attach_thread *t)
 {
 	char path[80];
@@ -134,7 +141,13 @@ static int sampler_open_thread_files(struct sampler *sp, struct attach_thread *t
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)sp->o->pid, (int)t->tid);
 	t->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
-	return t->sched_fd < 0 ? -errno : 0;
+	if (t->sched_fd < 0)
+		return -errno;
+	if (sp->s->att.n * 2 + SAMPLER_FD_MARGIN <= sp->fd_limit) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)sp->o->pid, (int)t->tid);
+		t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return 0;
 }
 
 /* Read /proc/PID/task/TID/NAME into buf; length or -errno. */
@@ -170,13 +183,19 @@ static bool sampler_look_cpu(struct sampler *sp, struct attach_thread *t)
 	return true;
 }
 
-static char sampler_state_letter(struct sampler *sp, struct attach_thread *t)
+/* The thread's state letter from its stat, which also names the thread:
+ * a thread pool names its threads as they start, so a name cached from
+ * an earlier look would be the creator's. */
+static char sampler_state_letter(struct sampler *sp, struct attach_thread *t, int64_t now)
 {
 	char buf[512], state = '?';
+	ssize_t n = t->stat_fd >= 0 ? procfs_pread_fd(t->stat_fd, buf, sizeof(buf))
+				    : sampler_read_task_file(sp, t, "stat", buf, sizeof(buf));
 
-	if (sampler_read_task_file(sp, t, "stat", buf, sizeof(buf)) <= 0 ||
-	    procfs_parse_stat(buf, &state, NULL) != 0)
+	if (n <= 0 || procfs_parse_stat(buf, &state, NULL) != 0)
 		return '?';
+	if (procfs_parse_stat_comm(buf, t->name, sizeof(t->name)) == 0)
+		t->name_time_ns = now;
 	return state;
 }
 
@@ -198,22 +217,6 @@ static bool sampler_wants_tid(const struct sampler *sp, pid_t tid)
 		if (sp->o->tids[i] == tid)
 			return true;
 	return false;
-}
-
-/* The thread's name now (a thread pool names its threads as they start,
- * so a cached name would be the creator's): one pread of a kept fd. */
-static void sampler_refresh_name(struct sampler *sp, struct attach_thread *t, int64_t now)
-{
-	char buf[32];
-	ssize_t n = sampler_read_task_file(sp, t, "comm", buf, sizeof(buf));
-
-	if (n <= 0)
-		return;
-	if (buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	buf[sizeof(t->name) - 1] = '\0'; /* comm is at most 15 bytes */
-	memcpy(t->name, buf, sizeof(t->name));
-	t->name_time_ns = now;
 }
 
 /* Stop, copy, resume: the only part of a sample the target waits for. */
@@ -264,7 +267,8 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	int64_t values[2];
 	int err;
 
-	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) || sampler_state_letter(sp, t) != 'R')
+	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) ||
+	    sampler_state_letter(sp, t, now) != 'R')
 		return 0;
 	if (sp->over_budget) {
 		/* Out of time this tick; its CPU time goes to its next sample. */
@@ -289,7 +293,6 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	}
 	/* From here on the thread runs again; the rest reads the copy. */
 	sampler_unwind(sp, &ur);
-	sampler_refresh_name(sp, t, now);
 	values[0] = 1;
 	values[1] = (int64_t)t->pending_cpu_ns;
 	t->pending_cpu_ns = 0;
@@ -404,11 +407,11 @@ static int sampler_read_syscall(struct sampler *sp, struct attach_thread *t,
 
 /* Wall mode: capture t's stack anew (it ran since its last sample). */
 static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
-				struct sampler_thread *st)
+				struct sampler_thread *st, int64_t now)
 {
 	struct threadstate ts = { 0 }, again = { 0 };
 	struct unwind_result ur;
-	char letter = sampler_state_letter(sp, t);
+	char letter = sampler_state_letter(sp, t, now);
 	bool must_passive = false, captured = false;
 	int err = 0;
 	uint64_t *nv;
@@ -536,7 +539,7 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		ran = false;
 	}
 	if (ran || !st->valid) {
-		err = sampler_wall_capture(sp, t, st);
+		err = sampler_wall_capture(sp, t, st, now);
 		if (err) {
 			if (err == -ETIMEDOUT)
 				sp->stats.lost_timeout++;
@@ -544,7 +547,6 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 				sp->stats.lost_gone++;
 			return err == -ENOMEM ? err : 0;
 		}
-		sampler_refresh_name(sp, t, now);
 		st->sample_ok = false;
 	} else {
 		sp->stats.reused++;

@@ -488,17 +488,15 @@ static bool unwind_fp_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t sp
 	return unwind_restart(c, cur, ret, rbp + 16, true, saved_rbp);
 }
 
-/* Has the cursor's frame unwind info?  For a pc without any, libunwind's
- * x86_64 unw_get_proc_info still succeeds, with a made-up one-byte range
- * [ip, ip + 1) (so that _start and friends do not fail); that is how it is
- * told apart. */
-static bool unwind_has_cfi(unw_cursor_t *cur, unw_word_t ip)
+/* Has the frame at ip unwind info?  A return address is looked up one
+ * byte back, in its call, as unw_step does (a call can be the last
+ * instruction of its function).  Only the FDE is found: unw_get_proc_info
+ * would also parse its CFI program, which unw_step does again. */
+static bool unwind_has_cfi(struct unwind_call *c, unw_word_t ip, bool return_address)
 {
 	unw_proc_info_t pi;
 
-	if (unw_get_proc_info(cur, &pi) < 0)
-		return false;
-	return !(pi.start_ip == ip && pi.end_ip == ip + 1);
+	return unw_get_proc_info_by_ip(c->u->as, return_address ? ip - 1 : ip, &pi, c) >= 0;
 }
 
 
@@ -655,7 +653,7 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 			break;
 		/* Not for the first frame: a leaf without CFI usually has no
 		 * frame of its own either, and libunwind's guess does better. */
-		if (!after_sigreturn && !c.unmapped && !unwind_has_cfi(&cur, ip) &&
+		if (!after_sigreturn && !c.unmapped && !unwind_has_cfi(&c, ip, res->n > 1) &&
 		    unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1))
 			r = 1;
 		else

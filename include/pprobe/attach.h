@@ -33,6 +33,7 @@ struct attach_thread {
 	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen yet */
 	bool in_group_stop;     /* job-control stopped: resume with LISTEN, not CONT */
 	int sched_fd;           /* /proc/PID/task/TID/schedstat, -1 until opened */
+	int stat_fd;            /* /proc/PID/task/TID/stat, -1 until (or unless) kept */
 	uint64_t last_cpu_ns;   /* on-CPU time at the last look */
 	uint64_t pending_cpu_ns; /* CPU time not yet given to a sample */
 	bool cpu_seen;

@@ -51,6 +51,10 @@ int procfs_read_comm(pid_t pid, pid_t tid, char *buf, size_t len);
  * the last ')'. */
 int procfs_parse_stat(const char *text, char *state, uint64_t *cpu_ticks);
 
+/* From the text of /proc/.../stat: the comm field (between the first '('
+ * and the last ')'), truncated to len - 1 bytes. */
+int procfs_parse_stat_comm(const char *text, char *buf, size_t len);
+
 /* From the text of /proc/.../schedstat: on-CPU ns and run-queue wait ns. */
 int procfs_parse_schedstat(const char *text, uint64_t *run_ns, uint64_t *wait_ns);
 

@@ -46,6 +46,7 @@ struct sampler {
 	int64_t period_ns;
 	struct sampler_stats stats;
 	bool over_budget; /* this tick has used its time: no more stops */
+	size_t fd_limit;  /* RLIMIT_NOFILE when the sampler started */
 	size_t first; /* where the next tick starts in the thread table: where
 			 the last one ran out of time, so every thread gets
 			 its turn to be stopped */
