@@ -183,20 +183,35 @@ static bool sampler_look_cpu(struct sampler *sp, struct attach_thread *t)
 	return true;
 }
 
-/* The thread's state letter from its stat, which also names the thread:
- * a thread pool names its threads as they start, so a name cached from
- * an earlier look would be the creator's. */
-static char sampler_state_letter(struct sampler *sp, struct attach_thread *t, int64_t now)
+/* The thread's stat: through its kept descriptor when it has one. */
+static ssize_t sampler_read_stat(struct sampler *sp, struct attach_thread *t, char *buf,
+				 size_t len)
+{
+	return t->stat_fd >= 0 ? procfs_pread_fd(t->stat_fd, buf, len)
+			       : sampler_read_task_file(sp, t, "stat", buf, len);
+}
+
+static char sampler_state_letter(struct sampler *sp, struct attach_thread *t)
 {
 	char buf[512], state = '?';
-	ssize_t n = t->stat_fd >= 0 ? procfs_pread_fd(t->stat_fd, buf, sizeof(buf))
-				    : sampler_read_task_file(sp, t, "stat", buf, sizeof(buf));
 
-	if (n <= 0 || procfs_parse_stat(buf, &state, NULL) != 0)
+	if (sampler_read_stat(sp, t, buf, sizeof(buf)) <= 0 ||
+	    procfs_parse_stat(buf, &state, NULL) != 0)
 		return '?';
-	if (procfs_parse_stat_comm(buf, t->name, sizeof(t->name)) == 0)
-		t->name_time_ns = now;
 	return state;
+}
+
+/* The thread's name, read after its stack was copied: a thread pool names
+ * its threads as they start, so a name from before the copy (or cached)
+ * could be the creator's while the stack is already the new thread's.
+ * stat's comm field, so a kept descriptor serves. */
+static void sampler_refresh_name(struct sampler *sp, struct attach_thread *t, int64_t now)
+{
+	char buf[512];
+
+	if (sampler_read_stat(sp, t, buf, sizeof(buf)) > 0 &&
+	    procfs_parse_stat_comm(buf, t->name, sizeof(t->name)) == 0)
+		t->name_time_ns = now;
 }
 
 void sampler_prime(struct sampler *sp)
@@ -268,7 +283,7 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	int err;
 
 	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) ||
-	    sampler_state_letter(sp, t, now) != 'R')
+	    sampler_state_letter(sp, t) != 'R')
 		return 0;
 	if (sp->over_budget) {
 		/* Out of time this tick; its CPU time goes to its next sample. */
@@ -293,6 +308,7 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	}
 	/* From here on the thread runs again; the rest reads the copy. */
 	sampler_unwind(sp, &ur);
+	sampler_refresh_name(sp, t, now);
 	values[0] = 1;
 	values[1] = (int64_t)t->pending_cpu_ns;
 	t->pending_cpu_ns = 0;
@@ -407,11 +423,11 @@ static int sampler_read_syscall(struct sampler *sp, struct attach_thread *t,
 
 /* Wall mode: capture t's stack anew (it ran since its last sample). */
 static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
-				struct sampler_thread *st, int64_t now)
+				struct sampler_thread *st)
 {
 	struct threadstate ts = { 0 }, again = { 0 };
 	struct unwind_result ur;
-	char letter = sampler_state_letter(sp, t, now);
+	char letter = sampler_state_letter(sp, t);
 	bool must_passive = false, captured = false;
 	int err = 0;
 	uint64_t *nv;
@@ -539,7 +555,7 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		ran = false;
 	}
 	if (ran || !st->valid) {
-		err = sampler_wall_capture(sp, t, st, now);
+		err = sampler_wall_capture(sp, t, st);
 		if (err) {
 			if (err == -ETIMEDOUT)
 				sp->stats.lost_timeout++;
@@ -547,6 +563,7 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 				sp->stats.lost_gone++;
 			return err == -ENOMEM ? err : 0;
 		}
+		sampler_refresh_name(sp, t, now);
 		st->sample_ok = false;
 	} else {
 		sp->stats.reused++;
