@@ -447,10 +447,7 @@ int cmd_dump_run(const struct options *o)
 	if (!attach_find(&s.att, o->pid) && threadstate_read(o->pid, o->pid, &caps[n].ts) == 0 &&
 	    (caps[n].ts.state == 'Z' || caps[n].ts.state == 'X')) {
 		caps[n].tid = o->pid;
-		caps[n].how = DUMP_HOW_NONE;
-		err = snapshot_init(&caps[n].snap, 0);
-		if (err)
-			goto out_err;
+		caps[n].how = DUMP_HOW_NONE; /* nothing to copy: no stack buffer */
 		n++;
 	}
 	d.pid = o->pid;
