@@ -53,7 +53,7 @@ static const struct syscalls_entry syscalls_table[] = {
 	{ 270, "pselect6", true },  { 271, "ppoll", true },      { 281, "epoll_pwait", true },
 	{ 288, "accept4", true },   { 299, "recvmmsg", false },  { 307, "sendmmsg", false },
 	{ 426, "io_uring_enter", true }, { 435, "clone3", false }, { 441, "epoll_pwait2", true },
-	{ 449, "futex_wait", true }, { 455, "futex_waitv", true },
+	{ 449, "futex_waitv", true }, { 455, "futex_wait", true },
 };
 
 static const struct syscalls_entry *syscalls_find(long nr)
