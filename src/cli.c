@@ -6,8 +6,8 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,17 +101,54 @@ static const struct cli_opt *cli_find_short(char c)
 	return NULL;
 }
 
-/* Parse a whole decimal integer in [lo, hi]. */
+/* Is s a plain decimal number: digits, and with fraction also one '.'
+ * followed by digits?  strtol and strtod take more than a person means by
+ * a count of seconds or a pid: leading blanks, a sign, hex ("0x10" is 16),
+ * exponents, "inf" and "nan". */
+static bool cli_is_decimal(const char *s, bool fraction)
+{
+	bool digits = false;
+
+	for (; *s >= '0' && *s <= '9'; s++)
+		digits = true;
+	if (fraction && *s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			digits = true;
+	}
+	return digits && *s == '\0';
+}
+
+/* Parse a whole decimal integer in [lo, hi] (lo >= 0). */
 static int cli_parse_long(const char *s, long lo, long hi, long *out)
 {
-	char *end;
 	long v;
 
+	if (!cli_is_decimal(s, false))
+		return -EINVAL;
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
+	v = strtol(s, NULL, 10);
+	if (errno || v < lo || v > hi)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* Parse a decimal number of seconds, fractions allowed, in (0, hi] when
+ * lo_open, else [lo, hi], with a message naming the bound it misses. */
+static int cli_parse_seconds(const char *flag, const char *s, double lo, bool lo_open,
+			     double hi, double *out, char *err, size_t errlen)
+{
+	double d;
+
+	if (!cli_is_decimal(s, true))
+		return cli_fail(err, errlen, "%s: '%s' is not a decimal number of seconds", flag, s);
+	d = strtod(s, NULL);
+	if (lo_open ? d <= lo : d < lo)
+		return cli_fail(err, errlen, "%s must be %s %g (got '%s')", flag,
+				lo_open ? "greater than" : "at least", lo, s);
+	if (d > hi)
+		return cli_fail(err, errlen, "%s must be at most %g (got '%s')", flag, hi, s);
+	*out = d;
 	return 0;
 }
 
@@ -152,18 +189,8 @@ static int cli_apply(const struct cli_opt *opt, const char *typed, const char *v
 			return cli_fail(err, errlen, "-p: '%s' is not a process id", val);
 		o->pid = (pid_t)v;
 		break;
-	case OPT_SECONDS: {
-		char *end;
-		double d;
-
-		errno = 0;
-		d = strtod(val, &end);
-		if (errno || end == val || *end || !isfinite(d) || d <= 0 || d > 86400)
-			return cli_fail(err, errlen,
-					"-seconds: '%s' is not a number of seconds between 0 and 86400", val);
-		o->seconds = d;
-		break;
-	}
+	case OPT_SECONDS:
+		return cli_parse_seconds("-seconds", val, 0, true, 86400, &o->seconds, err, errlen);
 	case OPT_HZ:
 		if (cli_parse_long(val, 1, 10000, &v))
 			return cli_fail(err, errlen, "-hz: '%s' is not a rate from 1 to 10000", val);
@@ -208,19 +235,9 @@ static int cli_apply(const struct cli_opt *opt, const char *typed, const char *v
 	case OPT_DEBUGINFOD:
 		o->debuginfod = true;
 		break;
-	case OPT_DEBUGINFOD_TIMEOUT: {
-		char *end;
-		double d;
-
-		errno = 0;
-		d = strtod(val, &end);
-		if (errno || end == val || *end || !isfinite(d) || d < 1 || d > 86400)
-			return cli_fail(err, errlen,
-					"-debuginfod-timeout: '%s' is not a number of seconds from 1 to 86400",
-					val);
-		o->debuginfod_timeout = d;
-		break;
-	}
+	case OPT_DEBUGINFOD_TIMEOUT:
+		return cli_parse_seconds("-debuginfod-timeout", val, 1, false, 86400,
+					 &o->debuginfod_timeout, err, errlen);
 	case OPT_QUIET:
 		o->quiet = true;
 		break;
@@ -271,15 +288,24 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 		eq = strchr(name, '=');
 		nlen = eq ? (size_t)(eq - name) : strlen(name);
 		opt = cli_find_long(name, nlen);
-		if (!opt && nlen == 1 && a[1] != '-')
-			opt = cli_find_short(name[0]);
-		if (!opt && a[1] != '-' && nlen > 1 && (opt = cli_find_short(name[0])) && opt->arg) {
-			/* Glued short form: -p1234, -o/tmp/x. */
-			val = name + 1;
-			eq = NULL;
-		} else if (!opt) {
-			return cli_fail(err, errlen, "unknown flag '%.*s'", (int)(nlen + (name - a)), a);
+		if (!opt && a[1] != '-') {
+			const struct cli_opt *sh = cli_find_short(name[0]);
+
+			/* -q, -p 1234; and the value of a one-letter flag that
+			 * takes one glued on: -p1234, -o/tmp/x.  A switch glued
+			 * to anything (-qv, -vfoo, -hz100) is a word of its own
+			 * that names no flag: flags are single words, as Go's,
+			 * and are not combined. */
+			if (sh && nlen == 1) {
+				opt = sh;
+			} else if (sh && sh->arg) {
+				opt = sh;
+				val = name + 1;
+				eq = NULL;
+			}
 		}
+		if (!opt)
+			return cli_fail(err, errlen, "unknown flag '%.*s'", (int)(nlen + (name - a)), a);
 		if (opt->arg && !val) {
 			if (eq)
 				val = eq + 1;
@@ -320,7 +346,7 @@ void cli_print_help(FILE *out)
 		"state, what it waits on, and its stack; top is a live view of the hottest\n"
 		"functions (q or Ctrl-C ends it).\n"
 		"\n"
-		"Flags (one or two dashes; -flag value or -flag=value):\n");
+		"Flags (one or two dashes; -flag value, -flag=value or -p1234; -q -v, not -qv):\n");
 	for (size_t i = 0; i < CLI_NOPTS; i++) {
 		const struct cli_opt *opt = &cli_opts[i];
 		char left[64];
