@@ -45,9 +45,13 @@ static int session_block_signals(struct session *s, char *msg, size_t len)
 
 int session_preflight(struct session *s, const struct options *o, char *msg, size_t len)
 {
+	/* Every resource starts released, so session_close is right after
+	 * any failure from here on: descriptors -1, not the 0 of memset
+	 * (a maps descriptor of 0 made an early failure close stdin). */
 	memset(s, 0, sizeof(*s));
 	s->o = o;
 	s->sigfd = -1;
+	maps_init(&s->maps, o->pid);
 	if (preflight_check(o, &s->pf) != 0) {
 		snprintf(msg, len, "%s", s->pf.msg);
 		return s->pf.exit_code;
