@@ -391,7 +391,7 @@ static int svg_build_level(struct svg_graph *g, const struct profile *p, struct 
 			c->li = SIZE_MAX;
 		}
 		c->cand = svg_candidate(lv, c->node, name, module);
-		lv->cands[c->cand].value += c->value;
+		lv->cands[c->cand].value = profile_value_add(lv->cands[c->cand].value, c->value);
 	}
 	for (i = 0; i < lv->ncands; i++) {
 		struct svg_candidate *c = &lv->cands[i];
@@ -456,11 +456,7 @@ static int svg_build(struct svg_graph *g, const struct profile *p, int vi)
 
 		if (v <= 0)
 			continue;
-		if (v > INT64_MAX - g->total) {
-			rc = -PPROBE_E_TOOBIG;
-			goto out;
-		}
-		g->total += v;
+		g->total = profile_value_add(g->total, v);
 		cur[nlive].sample = i;
 		cur[nlive].value = v;
 		cur[nlive].loc = s->nlocations;
@@ -527,8 +523,8 @@ static int svg_layout(struct svg_graph *g, struct svg_order **order)
 
 		if (i == 0 || o[i].parent != o[i - 1].parent)
 			run = 0;
-		c->x = g->nodes[c->parent].x + run;
-		run += c->value;
+		c->x = profile_value_add(g->nodes[c->parent].x, run);
+		run = profile_value_add(run, c->value);
 	}
 	*order = o;
 	return 0;

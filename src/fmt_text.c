@@ -130,7 +130,7 @@ static int64_t top_accumulate(struct top_table *t, const struct profile *p, int 
 		int64_t v = s->values[vi];
 		int leaf = 1;
 
-		total += v;
+		total = profile_value_add(total, v);
 		for (j = 0; j < s->nlocations; j++) {
 			size_t li = profile_location_index(p, s->location_ids[j]);
 
@@ -140,10 +140,10 @@ static int64_t top_accumulate(struct top_table *t, const struct profile *p, int 
 				struct top_node *n = &t->nodes[t->loc_nodes[t->loc_first[li] + f]];
 
 				if (leaf)
-					n->flat += v;
+					n->flat = profile_value_add(n->flat, v);
 				leaf = 0;
 				if (n->last_sample != i + 1) {
-					n->cum += v;
+					n->cum = profile_value_add(n->cum, v);
 					n->last_sample = i + 1;
 				}
 			}
@@ -152,11 +152,18 @@ static int64_t top_accumulate(struct top_table *t, const struct profile *p, int 
 	return total;
 }
 
+/* |v|, also for INT64_MIN (whose llabs overflows). */
+static uint64_t text_magnitude(int64_t v)
+{
+	return v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+}
+
 /* pprof's FlatNameOrder: |flat| descending, name, |cum| descending. */
 static int top_compare(const void *a, const void *b)
 {
 	const struct top_node *x = a, *y = b;
-	int64_t fx = llabs(x->flat), fy = llabs(y->flat), cx = llabs(x->cum), cy = llabs(y->cum);
+	uint64_t fx = text_magnitude(x->flat), fy = text_magnitude(y->flat);
+	uint64_t cx = text_magnitude(x->cum), cy = text_magnitude(y->cum);
 	int c;
 
 	if (fx != fy)
@@ -278,7 +285,7 @@ int fmt_text_top(const struct profile *p, int vi, size_t nodecount, FILE *out)
 		if (!n->flat && !n->cum)
 			continue;
 		shown--;
-		sum += n->flat;
+		sum = profile_value_add(sum, n->flat);
 		text_format_value(flat, sizeof(flat), n->flat, unit);
 		text_format_value(cum, sizeof(cum), n->cum, unit);
 		text_format_percent(fp, sizeof(fp), n->flat, total);
@@ -409,7 +416,7 @@ int fmt_text_folded(const struct profile *p, int vi, int labels, FILE *out)
 		int64_t sum = v[i].value;
 
 		while (i + 1 < n && !folded_line_cmp(&v[i], &v[i + 1]))
-			sum += v[++i].value;
+			sum = profile_value_add(sum, v[++i].value);
 		fprintf(out, "%s %" PRId64, v[i].stack, sum);
 		if (v[i].labels[0])
 			fprintf(out, " [%s]", v[i].labels);

@@ -812,7 +812,7 @@ static int sample_intern_labels(struct profile *p, const struct profile_label_in
 
 /* Add values (one per sample type; NULL adds nothing) to the sample with
  * these locations and labels, creating it if new.  Every location id must
- * be known (-EINVAL otherwise).  Sums wrap rather than overflow. */
+ * be known (-EINVAL otherwise).  Sums saturate (profile_value_add). */
 int profile_add_sample(struct profile *p, const uint64_t *location_ids, size_t nlocations,
 		       const int64_t *values, const struct profile_label_in *labels, size_t nlabels)
 {
@@ -827,7 +827,7 @@ int profile_add_sample_at(struct profile *p, size_t index, const int64_t *values
 		return -EINVAL;
 	old = &p->samples[index];
 	for (size_t i = 0; i < p->nsample_types; i++)
-		old->values[i] = (int64_t)((uint64_t)old->values[i] + (uint64_t)values[i]);
+		old->values[i] = profile_value_add(old->values[i], values[i]);
 	return 0;
 }
 
@@ -860,7 +860,7 @@ int profile_add_sample_index(struct profile *p, const uint64_t *location_ids, si
 		struct profile_sample *old = &p->samples[slot->val - 1];
 
 		for (i = 0; values && i < p->nsample_types; i++)
-			old->values[i] = (int64_t)((uint64_t)old->values[i] + (uint64_t)values[i]);
+			old->values[i] = profile_value_add(old->values[i], values[i]);
 		if (index)
 			*index = slot->val - 1;
 		return 0;

@@ -19,6 +19,20 @@
 
 #define PROFILE_MAX_VALUES 4
 
+/* The one overflow policy for sample values, everywhere they are summed
+ * (merging samples, the text and folded reports, flame graph totals):
+ * sums saturate at INT64_MAX and INT64_MIN.  Values can come from a pprof
+ * file anyone wrote, so a sum must never overflow (undefined behaviour),
+ * and a saturated one at least stays on the right side and the largest. */
+static inline int64_t profile_value_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 struct profile_value_type {
 	char *type; /* "samples", "cpu", "threads" */
 	char *unit; /* "count", "nanoseconds" */
