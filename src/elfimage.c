@@ -70,22 +70,33 @@ static int elfimage_parse(struct elfimage *img)
 	if (!elfimage_in_bounds(img, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
 		return -PPROBE_E_NOELF;
 	img->type = eh.e_type;
+	/* As many loads as there are program headers (at most 65535, all
+	 * inside the file): none is dropped, as a fixed array dropped those
+	 * past the 16th. */
+	if (eh.e_phnum) {
+		img->loads = calloc(eh.e_phnum, sizeof(*img->loads));
+		if (!img->loads)
+			return -ENOMEM;
+	}
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 
 		memcpy(&ph, img->data + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
 		switch (ph.p_type) {
-		case PT_LOAD:
-			if (img->nloads < ELFIMAGE_MAX_LOADS) {
-				struct elfimage_load *l = &img->loads[img->nloads++];
+		case PT_LOAD: {
+			struct elfimage_load *l = &img->loads[img->nloads++];
 
-				l->vaddr = ph.p_vaddr;
-				l->memsz = ph.p_memsz;
-				l->offset = ph.p_offset;
-				l->filesz = ph.p_filesz;
-				l->flags = ph.p_flags;
-			}
+			/* The bytes the segment maps from the file must be in
+			 * it: elfimage_read and elfimage_bias rely on it. */
+			if (!elfimage_in_bounds(img, ph.p_offset, ph.p_filesz))
+				return -PPROBE_E_NOELF;
+			l->vaddr = ph.p_vaddr;
+			l->memsz = ph.p_memsz;
+			l->offset = ph.p_offset;
+			l->filesz = ph.p_filesz;
+			l->flags = ph.p_flags;
 			break;
+		}
 		case PT_GNU_EH_FRAME:
 			img->eh_frame_hdr = ph.p_vaddr;
 			img->eh_frame_hdr_size = ph.p_memsz;
@@ -184,6 +195,7 @@ void elfimage_free(struct elfimage *img)
 		free((void *)img->data);
 	if (img->fd >= 0)
 		close(img->fd);
+	free(img->loads);
 	free(img->name);
 	free(img->open_path);
 	free(img);

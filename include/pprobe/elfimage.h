@@ -12,8 +12,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ELFIMAGE_MAX_LOADS 16
-
 struct elfimage_load {
 	uint64_t vaddr, memsz, offset, filesz;
 	uint32_t flags; /* PF_X, PF_W, PF_R */
@@ -29,14 +27,17 @@ struct elfimage {
 			    symbolizer reads it later, when the path that
 			    opened it (a map_files link) may be gone */
 	int type; /* ET_EXEC, ET_DYN */
-	struct elfimage_load loads[ELFIMAGE_MAX_LOADS];
+	struct elfimage_load *loads; /* every PT_LOAD, in file order (owned) */
 	size_t nloads;
 	uint64_t eh_frame_hdr;      /* vaddr of .eh_frame_hdr, 0 if none */
 	uint64_t eh_frame_hdr_size;
 	char build_id[129];         /* hex, "" if none */
 };
 
-/* Map path read-only and parse it.  name is what the target calls it. */
+/* Map path read-only and parse it.  name is what the target calls it.
+ * -PPROBE_E_NOELF if it is not a 64-bit little-endian ELF file, has no
+ * PT_LOAD, or a PT_LOAD's file bytes (p_offset + p_filesz) reach past the
+ * end of the file (truncated or corrupt: its code cannot be read). */
 int elfimage_open_file(const char *open_path, const char *name, struct elfimage **out);
 /* Parse a copy of len bytes of an ELF image held in memory (the vDSO). */
 int elfimage_open_memory(const void *buf, size_t len, const char *name, struct elfimage **out);
