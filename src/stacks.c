@@ -267,28 +267,61 @@ static int stacks_truncated_location(struct stacks *st, uint64_t *id)
 	return profile_add_location(st->prof, 0, 0, &trunc, 1, id);
 }
 
-/* A frame known only by name (a kernel function): one location per name,
- * at a made-up address outside user space so it cannot meet a real pc. */
-static int stacks_named_location(struct stacks *st, const char *name, uint64_t *id)
+/* FNV-1a, the names table's hash unless a test sets another. */
+static uint64_t stacks_name_hash_fnv(const char *name)
 {
-	struct profile_frame f = { .name = name };
 	uint64_t h = 1469598103934665603ull;
-	struct stacks_key3 *k;
-	int err;
 
 	for (const char *c = name; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ull;
-	k = stacks_table_find(&st->names, h, 0, 0);
-	if (!k)
-		return -ENOMEM;
-	if (k->used) {
-		*id = k->value;
-		return 0;
+	return h;
+}
+
+/* The name of the named-frame location id. */
+static const char *stacks_named_location_name(const struct stacks *st, uint64_t id)
+{
+	const struct profile_location *l = profile_location_by_id(st->prof, id);
+	const struct profile_function *f;
+
+	if (!l || l->nlines == 0)
+		return NULL;
+	f = profile_function_by_id(st->prof, l->lines[0].function_id);
+	return f ? f->name : NULL;
+}
+
+/* A frame known only by name (a kernel function): one location per name,
+ * at a made-up address outside user space so it cannot meet a real pc.
+ * The table is keyed by (hash of the name, 0, n): names whose hashes
+ * collide are told apart by comparing the names, the n-th of them under
+ * key n (a hash alone merged two such names into one frame). */
+static int stacks_named_location(struct stacks *st, const char *name, uint64_t *id)
+{
+	struct profile_frame f = { .name = name };
+	uint64_t h = (st->name_hash ? st->name_hash : stacks_name_hash_fnv)(name);
+	struct stacks_key3 *k;
+	uint64_t n = 0;
+	int err;
+
+	for (;; n++) {
+		const char *known;
+
+		k = stacks_table_find(&st->names, h, 0, n);
+		if (!k)
+			return -ENOMEM;
+		if (!k->used)
+			break;
+		known = stacks_named_location_name(st, k->value);
+		if (known && strcmp(known, name) == 0) {
+			*id = k->value;
+			return 0;
+		}
 	}
 	err = profile_add_location(st->prof, 0, 0xffff000000000000ull | (st->names.n + 1), &f, 1, id);
 	if (err)
 		return err;
 	k->a = h;
+	k->b = 0;
+	k->c = n;
 	k->value = *id;
 	k->used = true;
 	st->names.n++;

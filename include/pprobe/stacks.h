@@ -40,6 +40,9 @@ struct stacks {
 	uint64_t *loc_buf;
 	size_t loc_cap;
 	uint64_t frames, frames_unsymbolized, samples_truncated;
+	/* The hash of named frames' names; NULL: FNV-1a.  Set only by a test
+	 * that makes names collide (test_stacks). */
+	uint64_t (*name_hash)(const char *name);
 };
 
 void stacks_init(struct stacks *st, struct profile *prof, struct maps *maps,
