@@ -372,7 +372,10 @@ static const struct symbolize_cu_index *symbolize_cu_index_get(struct symbolize_
 	dwarf_getfuncs(cu, symbolize_index_func, x, 0);
 	if (x->err)
 		return NULL;
-	qsort(x->v, x->n, sizeof(*x->v), symbolize_range_cmp);
+	/* A CU with no function (assembler output, or corrupt debug info)
+	 * leaves v NULL, which qsort must not be given even with 0 items. */
+	if (x->n > 1)
+		qsort(x->v, x->n, sizeof(*x->v), symbolize_range_cmp);
 	return x;
 }
 
