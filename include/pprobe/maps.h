@@ -68,4 +68,8 @@ int maps_read_code(struct maps *m, uint64_t addr, void *buf, size_t len);
 /* Is this entry executable code pprobe should report as a pprof Mapping? */
 bool maps_is_exec(const struct maps_entry *e);
 
+/* The first executable mapping of the main executable (/proc/PID/exe), or
+ * NULL when no mapping can be matched to it. */
+struct maps_entry *maps_find_main(const struct maps *m);
+
 #endif
