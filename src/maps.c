@@ -271,6 +271,27 @@ static bool maps_is_file(const struct maps_entry *e)
 	return e->path[0] == '/' && e->inode != 0;
 }
 
+int maps_list_exec(const struct maps *m, struct maps_entry ***out, size_t *n)
+{
+	struct maps_entry *main_e = maps_find_main(m);
+	struct maps_entry **v = malloc((m->n + 1) * sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (main_e)
+		v[k++] = main_e;
+	for (size_t i = 0; i < m->n; i++) {
+		struct maps_entry *e = &m->v[i];
+
+		if (e != main_e && maps_is_exec(e) && (maps_is_file(e) || !strcmp(e->path, "[vdso]")))
+			v[k++] = e;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 /* The main executable is the file /proc/PID/exe names: matched by device
  * and inode (a replaced or deleted binary keeps both), else by path (on
  * overlayfs the maps show the layer's inode while exe stats the overlay's),

@@ -102,23 +102,19 @@ static int stacks_mapping_id(struct stacks *st, const struct maps_entry *e,
 
 int stacks_add_mappings(struct stacks *st)
 {
-	struct maps_entry *main_e = maps_find_main(st->maps);
-	int err = 0;
+	struct maps_entry **v = NULL;
+	size_t n = 0;
+	int err = maps_list_exec(st->maps, &v, &n);
 
-	/* pprof takes the first mapping for the main binary (its "File:"
-	 * line, its build ID, where -symbolize and source views look). */
-	for (size_t i = 0; i < st->maps->n + 1 && !err; i++) {
-		struct maps_entry *e = i == 0 ? main_e : &st->maps->v[i - 1];
+	for (size_t i = 0; i < n && !err; i++) {
 		struct elfimage *img = NULL;
 		uint64_t bias, id;
 
-		if (!e || (i > 0 && e == main_e) || !maps_is_exec(e) || !e->path[0] ||
-		    (e->path[0] == '[' && strcmp(e->path, "[vdso]")))
-			continue;
-		if (maps_resolve(st->maps, e, &img, &bias))
+		if (maps_resolve(st->maps, v[i], &img, &bias))
 			img = NULL;
-		err = stacks_mapping_id(st, e, img, &id);
+		err = stacks_mapping_id(st, v[i], img, &id);
 	}
+	free(v);
 	return err;
 }
 

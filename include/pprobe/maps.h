@@ -72,4 +72,9 @@ bool maps_is_exec(const struct maps_entry *e);
  * NULL when no mapping can be matched to it. */
 struct maps_entry *maps_find_main(const struct maps *m);
 
+/* The executable mappings pprof should know (file-backed ones and the
+ * vDSO), the main executable's first: *out (the caller frees the array,
+ * not the entries, which stay the maps') and *n. */
+int maps_list_exec(const struct maps *m, struct maps_entry ***out, size_t *n);
+
 #endif
