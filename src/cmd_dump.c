@@ -280,6 +280,26 @@ static int dump_add_frames(struct session *s, struct dump_symcache *cache, struc
 	return 0;
 }
 
+/* The process's executable mappings, for the pprof form (main first). */
+static int dump_list_mappings(struct maps *maps, struct dump *d)
+{
+	struct maps_entry **v = NULL;
+	size_t n = 0;
+	int err = maps_list_exec(maps, &v, &n);
+
+	for (size_t i = 0; i < n && !err; i++) {
+		struct elfimage *img = NULL;
+		uint64_t bias;
+
+		if (maps_resolve(maps, v[i], &img, &bias))
+			img = NULL;
+		err = dump_add_mapping(d, v[i]->start, v[i]->end, v[i]->offset, v[i]->path,
+				       img ? img->build_id : NULL);
+	}
+	free(v);
+	return err;
+}
+
 /* After the process runs again: unwind, symbolize, name the waits. */
 static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, struct dump *d)
 {
@@ -346,6 +366,8 @@ static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, 
 	}
 	dump_symcache_fini(&cache);
 	free(pcs);
+	if (!err)
+		err = dump_list_mappings(&s->maps, d);
 	return err;
 }
 

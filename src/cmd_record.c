@@ -288,7 +288,9 @@ int cmd_record_run(const struct options *o)
 	if (code)
 		goto out_msg;
 	stacks_init(&r.st, r.prof, &r.s.maps, r.s.sym);
-	err = sampler_init(&r.sp, o, &r.s, &r.st);
+	err = stacks_add_mappings(&r.st);
+	if (!err)
+		err = sampler_init(&r.sp, o, &r.s, &r.st);
 	r.start_ns = timeutil_mono_ns();
 	r.wall_start_ns = timeutil_wall_ns();
 	r.end_ns = r.start_ns + (int64_t)llround(o->seconds * 1e9);
@@ -306,6 +308,8 @@ int cmd_record_run(const struct options *o)
 			r.s.att.stuck_threads);
 	if (!err)
 		err = record_fetch_debuginfo(&r);
+	if (!err)
+		err = stacks_finish(&r.st);
 	if (!err)
 		err = record_write(&r, fmt, &of);
 	if (err) {

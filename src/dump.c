@@ -2,7 +2,9 @@
  * lock kinds, finding a thread by id.  Pure data; nothing here touches
  * the target (see dump.h).
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pprobe/dump.h"
 
@@ -30,6 +32,11 @@ void dump_free(struct dump *d)
 	for (i = 0; d->cycles && i < d->ncycles; i++)
 		free(d->cycles[i].members);
 	free(d->cycles);
+	for (i = 0; d->mappings && i < d->nmappings; i++) {
+		free(d->mappings[i].file);
+		free(d->mappings[i].build_id);
+	}
+	free(d->mappings);
 	d->threads = NULL;
 	d->n = 0;
 	d->cycles = NULL;
@@ -94,4 +101,26 @@ long dump_find_tid(const struct dump *d, pid_t tid)
 		if (d->threads[i].tid == tid)
 			return (long)i;
 	return -1;
+}
+
+int dump_add_mapping(struct dump *d, uint64_t start, uint64_t limit, uint64_t offset,
+		     const char *file, const char *build_id)
+{
+	struct dump_mapping *nv = realloc(d->mappings, (d->nmappings + 1) * sizeof(*nv));
+	struct dump_mapping *m;
+
+	if (!nv)
+		return -ENOMEM;
+	d->mappings = nv;
+	m = &nv[d->nmappings];
+	*m = (struct dump_mapping){ .start = start, .limit = limit, .offset = offset };
+	m->file = strdup(file);
+	m->build_id = build_id && build_id[0] ? strdup(build_id) : NULL;
+	if (!m->file || (build_id && build_id[0] && !m->build_id)) {
+		free(m->file);
+		free(m->build_id);
+		return -ENOMEM;
+	}
+	d->nmappings++;
+	return 0;
 }

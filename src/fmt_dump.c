@@ -31,6 +31,7 @@
 #include "pprobe/fmt_dump.h"
 #include "pprobe/profile.h"
 #include "pprobe/syscalls.h"
+#include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
 #include "pprobe/waitgraph.h"
 
@@ -953,27 +954,49 @@ int fmt_dump_json(const struct dump *d, FILE *out)
 	return ferror(out) ? -EIO : 0;
 }
 
-/* The "wait" label: "mutex 0x55d0c0a4e2a0", or the call a thread is
- * blocked in, or "" when neither (then the label is left out). */
+/* The labels mean the same in every profile pprobe writes (README,
+ * "Labels"): "syscall" is the call a thread is blocked in, by name;
+ * "wait" is the lock it waits for ("mutex 0x55d0c0a4e2a0").  "" when
+ * there is none (then the label is left out). */
 static void fmt_wait_label(const struct dump_thread *t, char *buf, size_t len)
 {
 	if (t->wait.kind != DUMP_LOCK_NONE)
 		snprintf(buf, len, "%s 0x%" PRIx64, dump_lock_kind_str(t->wait.kind), t->wait.addr);
-	else if (t->syscall_nr >= 0)
-		fmt_syscall_desc(t, false, buf, len);
 	else
 		buf[0] = '\0';
+}
+
+static void fmt_syscall_label(const struct dump_thread *t, char *buf, size_t len)
+{
+	const char *name = t->syscall_nr >= 0 ? syscalls_name(t->syscall_nr) : NULL;
+
+	if (t->syscall_nr < 0)
+		buf[0] = '\0';
+	else if (name)
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "syscall_%ld", t->syscall_nr);
+}
+
+/* The profile mapping id of pc: the dump's mapping that holds it (ids[i]
+ * for d->mappings[i]), 0 if none. */
+static uint64_t fmt_mapping_of(const struct dump *d, const uint64_t *ids, uint64_t pc)
+{
+	for (size_t i = 0; i < d->nmappings; i++)
+		if (pc >= d->mappings[i].start && pc < d->mappings[i].limit)
+			return ids[i];
+	return 0;
 }
 
 /* Add thread t as one sample of value 1.  Frames become locations, one
  * per pc: a run of frames marked inlined that share the pc of the frame
  * they end at is one location with all its lines, innermost first.  locs
  * and pf hold at least t->nframes entries. */
-static int fmt_add_thread_sample(struct profile *p, const struct dump_thread *t, uint64_t *locs,
-				 struct profile_frame *pf)
+static int fmt_add_thread_sample(struct profile *p, const struct dump *d, const uint64_t *map_ids,
+				 const struct dump_thread *t, uint64_t *locs, struct profile_frame *pf)
 {
-	struct profile_label_in labels[4];
-	char name[sizeof(t->name) + 1], wait[128];
+	struct profile_label_in labels[5];
+	char name[sizeof(t->name) + 1], wait[128], sys[32];
 	size_t k, e, j, nloc = 0, nl = 0, nframes = t->frames ? t->nframes : 0;
 	int64_t one = 1;
 	int rc;
@@ -992,7 +1015,8 @@ static int fmt_add_thread_sample(struct profile *p, const struct dump_thread *t,
 				.line = f->line > 0 ? f->line : 0,
 			};
 		}
-		rc = profile_add_location(p, 0, t->frames[k].pc, pf, e - k + 1, &locs[nloc]);
+		rc = profile_add_location(p, fmt_mapping_of(d, map_ids, t->frames[k].pc),
+					  t->frames[k].pc, pf, e - k + 1, &locs[nloc]);
 		if (rc)
 			return rc;
 		nloc++;
@@ -1000,9 +1024,12 @@ static int fmt_add_thread_sample(struct profile *p, const struct dump_thread *t,
 	memcpy(name, t->name, sizeof(t->name));
 	name[sizeof(t->name)] = '\0';
 	fmt_wait_label(t, wait, sizeof(wait));
+	fmt_syscall_label(t, sys, sizeof(sys));
 	labels[nl++] = (struct profile_label_in){ .key = "tid", .num = t->tid };
 	labels[nl++] = (struct profile_label_in){ .key = "thread", .str = name };
-	labels[nl++] = (struct profile_label_in){ .key = "state", .str = dump_state_str(t->state) };
+	labels[nl++] = (struct profile_label_in){ .key = "state", .str = threadstate_label(t->state) };
+	if (sys[0])
+		labels[nl++] = (struct profile_label_in){ .key = "syscall", .str = sys };
 	if (wait[0])
 		labels[nl++] = (struct profile_label_in){ .key = "wait", .str = wait };
 	return profile_add_sample(p, locs, nloc, &one, labels, nl);
@@ -1010,12 +1037,58 @@ static int fmt_add_thread_sample(struct profile *p, const struct dump_thread *t,
 
 /* A goroutine-profile-like pprof profile: sample type threads/count,
  * period threads/count 1, one sample of value 1 per thread, labelled tid,
- * thread, state and wait.  Locations have no mapping (id 0). */
+ * thread, state, syscall and wait; the process's executable mappings, the
+ * main executable's first, claiming what the dump's frames carry (every
+ * location is named by the symbolizer, from DWARF where there is some). */
+/* Set each mapping's claims from the dump's frames in it: functions when
+ * no frame is a bare "module+0xoffset", lines when DWARF gave some frame a
+ * line (see stacks_finish for why a claim must not cover a bare frame). */
+static int fmt_claim_mappings(struct profile *p, const struct dump *d, const uint64_t *ids)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < d->nmappings && !rc; i++) {
+		bool seen = false, bare = false, lines = false;
+
+		for (size_t k = 0; k < d->n; k++) {
+			const struct dump_thread *t = &d->threads[k];
+
+			for (size_t j = 0; t->frames && j < t->nframes; j++) {
+				const struct dump_frame *f = &t->frames[j];
+				size_t ml = f->module ? strlen(f->module) : 0;
+
+				if (f->pc < d->mappings[i].start || f->pc >= d->mappings[i].limit)
+					continue;
+				seen = true;
+				lines |= f->line > 0;
+				bare |= ml && !strncmp(f->function, f->module, ml) &&
+					!strncmp(f->function + ml, "+0x", 3);
+			}
+		}
+		rc = profile_set_mapping_symbolized(p, ids[i], seen && !bare, seen && !bare && lines);
+	}
+	return rc;
+}
+
+static int fmt_add_mappings(struct profile *p, const struct dump *d, uint64_t *ids)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < d->nmappings && !rc; i++) {
+		const struct dump_mapping *m = &d->mappings[i];
+
+		rc = profile_add_mapping(p, m->start, m->limit, m->offset, m->file, m->build_id,
+					 false, &ids[i]);
+	}
+	return rc;
+}
+
+
 int fmt_dump_profile(const struct dump *d, struct profile **out)
 {
 	struct profile *p = NULL;
 	struct profile_frame *pf = NULL;
-	uint64_t *locs = NULL;
+	uint64_t *locs = NULL, *map_ids = NULL;
 	size_t i, maxf = 1;
 	char comment[128];
 	int rc;
@@ -1027,7 +1100,8 @@ int fmt_dump_profile(const struct dump *d, struct profile **out)
 	p = profile_new();
 	locs = malloc(maxf * sizeof(*locs));
 	pf = malloc(maxf * sizeof(*pf));
-	if (!p || !locs || !pf) {
+	map_ids = calloc(d->nmappings + 1, sizeof(*map_ids));
+	if (!p || !locs || !pf || !map_ids) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1041,8 +1115,12 @@ int fmt_dump_profile(const struct dump *d, struct profile **out)
 	if (!rc)
 		rc = profile_add_comment(p, comment);
 	profile_set_time(p, d->time_ns, 0);
+	if (!rc)
+		rc = fmt_add_mappings(p, d, map_ids);
 	for (i = 0; !rc && i < d->n; i++)
-		rc = fmt_add_thread_sample(p, &d->threads[i], locs, pf);
+		rc = fmt_add_thread_sample(p, d, map_ids, &d->threads[i], locs, pf);
+	if (!rc)
+		rc = fmt_claim_mappings(p, d, map_ids);
 	if (!rc) {
 		*out = p;
 		p = NULL;
@@ -1051,5 +1129,6 @@ out:
 	profile_free(p);
 	free(locs);
 	free(pf);
+	free(map_ids);
 	return rc;
 }

@@ -271,6 +271,56 @@ static bool maps_is_file(const struct maps_entry *e)
 	return e->path[0] == '/' && e->inode != 0;
 }
 
+int maps_list_exec(const struct maps *m, struct maps_entry ***out, size_t *n)
+{
+	struct maps_entry *main_e = maps_find_main(m);
+	struct maps_entry **v = malloc((m->n + 1) * sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	if (main_e)
+		v[k++] = main_e;
+	for (size_t i = 0; i < m->n; i++) {
+		struct maps_entry *e = &m->v[i];
+
+		if (e != main_e && maps_is_exec(e) && (maps_is_file(e) || !strcmp(e->path, "[vdso]")))
+			v[k++] = e;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* The main executable is the file /proc/PID/exe names: matched by device
+ * and inode (a replaced or deleted binary keeps both), else by path (on
+ * overlayfs the maps show the layer's inode while exe stats the overlay's),
+ * the lowest executable mapping of that file. */
+struct maps_entry *maps_find_main(const struct maps *m)
+{
+	char path[64], link[4200];
+	struct stat st;
+	bool have_st;
+	ssize_t n;
+
+	maps_view_path(m, m->view, "exe", path, sizeof(path));
+	have_st = stat(path, &st) == 0;
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	for (size_t i = 0; i < m->n; i++) {
+		struct maps_entry *e = &m->v[i];
+
+		if (!maps_is_exec(e) || !maps_is_file(e))
+			continue;
+		if (have_st && e->inode == st.st_ino && e->dev_major == major(st.st_dev) &&
+		    e->dev_minor == minor(st.st_dev))
+			return e;
+		if (link[0] && !strcmp(e->path, link))
+			return e;
+	}
+	return NULL;
+}
+
 /* Copy the vDSO out of the target.  It is immutable for the life of the
  * process, so reading it while the target runs is safe. */
 static int maps_open_vdso(const struct maps *m, const struct maps_entry *e, struct elfimage **img)

@@ -427,6 +427,19 @@ int profile_add_mapping(struct profile *p, uint64_t start, uint64_t limit, uint6
 	return 0;
 }
 
+int profile_set_mapping_symbolized(struct profile *p, uint64_t id, bool functions, bool lines)
+{
+	size_t i = htab_find(&p->mapping_ids, hashutil_mix(id), mapping_id_eq, p, &id);
+	struct profile_mapping *m;
+
+	if (i == SIZE_MAX)
+		return -ENOENT;
+	m = &p->mappings[i];
+	m->has_functions = functions;
+	m->has_filenames = m->has_line_numbers = m->has_inline_frames = lines;
+	return 0;
+}
+
 /* ---- functions ---- */
 
 static int function_id_eq(const void *owner, size_t idx, const void *key)

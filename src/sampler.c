@@ -320,19 +320,6 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 			  NULL);
 }
 
-static const char *sampler_state_word(char letter)
-{
-	switch (letter) {
-	case 'R': return "running";
-	case 'S': return "sleeping";
-	case 'D': return "disk";
-	case 'T': case 't': return "stopped";
-	case 'Z': case 'X': return "zombie";
-	case 'I': return "idle";
-	default: return "unknown";
-	}
-}
-
 /* Names of the innermost frames of the stack just unwound, through the
  * stacks cache (each pc is symbolized once). */
 static size_t sampler_frame_names(struct sampler *sp, size_t n, const char **names, size_t max)
@@ -477,7 +464,7 @@ static int sampler_wall_capture(struct sampler *sp, struct attach_thread *t,
 	memcpy(st->pcs, sp->pcs, ur.n * sizeof(*nv));
 	st->n = ur.n;
 	st->truncated = ur.end != UNWIND_END_OK;
-	snprintf(st->state, sizeof(st->state), "%s", sampler_state_word(letter));
+	snprintf(st->state, sizeof(st->state), "%s", threadstate_label(letter));
 	st->syscall[0] = st->wait[0] = '\0';
 	if (letter != 'R' && (long long)sp->snap.regs.orig_rax >= 0) {
 		long nr = (long)sp->snap.regs.orig_rax;

@@ -100,6 +100,76 @@ static int stacks_mapping_id(struct stacks *st, const struct maps_entry *e,
 	return 0;
 }
 
+int stacks_add_mappings(struct stacks *st)
+{
+	struct maps_entry **v = NULL;
+	size_t n = 0;
+	int err = maps_list_exec(st->maps, &v, &n);
+
+	for (size_t i = 0; i < n && !err; i++) {
+		struct elfimage *img = NULL;
+		uint64_t bias, id;
+
+		if (maps_resolve(st->maps, v[i], &img, &bias))
+			img = NULL;
+		err = stacks_mapping_id(st, v[i], img, &id);
+	}
+	free(v);
+	return err;
+}
+
+/* What the locations of one mapping were named from. */
+struct stacks_claim {
+	bool seen;       /* has a location */
+	bool all_named;  /* every one from a symbol table or DWARF */
+	bool any_dwarf;  /* some from DWARF */
+};
+
+/* pprof symbolizes again only a mapping that claims none of functions,
+ * file names and lines, so a mapping with one bare module+0xoffset frame
+ * claims nothing (pprof may then do better from a binary it finds), one
+ * whose every frame is named claims functions, and lines too only if
+ * DWARF named some of them: a stripped file never claims lines. */
+int stacks_finish(struct stacks *st)
+{
+	struct stacks_claim *claim;
+	size_t nm;
+	int err = stacks_add_mappings(st);
+
+	if (err)
+		return err;
+	nm = profile_mapping_count(st->prof);
+	claim = calloc(nm ? nm : 1, sizeof(*claim));
+	if (!claim)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->locs.cap; i++) {
+		const struct stacks_key3 *k = &st->locs.v[i];
+		const struct profile_location *loc;
+		struct stacks_claim *c;
+
+		if (!k->used)
+			continue;
+		loc = profile_location_by_id(st->prof, k->value);
+		if (!loc || loc->mapping_id == 0 || loc->mapping_id > nm)
+			continue;
+		c = &claim[loc->mapping_id - 1];
+		c->all_named = (c->all_named || !c->seen) && k->quality != SYMBOLIZE_NONE;
+		c->any_dwarf |= k->quality == SYMBOLIZE_DWARF;
+		c->seen = true;
+	}
+	for (size_t i = 0; i < nm && !err; i++) {
+		const struct profile_mapping *m = profile_mapping_at(st->prof, i);
+		const struct stacks_claim *c = &claim[i];
+
+		/* Ids are handed out in order from 1 by profile_add_mapping. */
+		if (m && m->id == i + 1)
+			err = profile_set_mapping_symbolized(st->prof, m->id, c->all_named,
+							     c->all_named && c->any_dwarf);
+	}
+	free(claim);
+	return err;
+}
+
 /* Symbolize pc of mapping e (may be NULL) resolved to img/bias (img may be
  * NULL).  A file that is not ELF we can use (corrupt, truncated) is still
  * named, with the offset in the file. */

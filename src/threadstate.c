@@ -96,3 +96,19 @@ char *threadstate_kernel_stack(pid_t pid, pid_t tid)
 	}
 	return buf;
 }
+
+/* One word per state for the "state" label, the same in wall profiles and
+ * dumps (README, "Labels"): a tracing stop is "stopped" there, since the
+ * thread is stopped whoever stopped it. */
+const char *threadstate_label(char letter)
+{
+	switch (letter) {
+	case 'R': return "running";
+	case 'S': return "sleeping";
+	case 'D': return "disk";
+	case 'T': case 't': return "stopped";
+	case 'Z': case 'X': return "zombie";
+	case 'I': return "idle";
+	default: return "unknown";
+	}
+}

@@ -64,6 +64,13 @@ struct dump_cycle {
 	size_t n;
 };
 
+/* An executable mapping of the process, for the pprof form's Mapping table. */
+struct dump_mapping {
+	uint64_t start, limit, offset;
+	char *file;
+	char *build_id; /* hex, NULL if none */
+};
+
 struct dump {
 	pid_t pid;
 	char comm[64];
@@ -74,9 +81,15 @@ struct dump {
 	size_t n;
 	struct dump_cycle *cycles; /* deadlocks, filled by waitgraph_find_cycles */
 	size_t ncycles;
+	struct dump_mapping *mappings; /* executable mappings, the main executable's first */
+	size_t nmappings;
 };
 
 void dump_free(struct dump *d); /* frees everything inside d, not d itself */
+
+/* Append a mapping (file and build_id are copied; build_id may be NULL or ""). */
+int dump_add_mapping(struct dump *d, uint64_t start, uint64_t limit, uint64_t offset,
+		     const char *file, const char *build_id);
 
 /* Words for a state letter: "running", "sleeping", "disk sleep (uninterruptible)"... */
 const char *dump_state_str(char state);

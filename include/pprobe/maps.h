@@ -68,4 +68,13 @@ int maps_read_code(struct maps *m, uint64_t addr, void *buf, size_t len);
 /* Is this entry executable code pprobe should report as a pprof Mapping? */
 bool maps_is_exec(const struct maps_entry *e);
 
+/* The first executable mapping of the main executable (/proc/PID/exe), or
+ * NULL when no mapping can be matched to it. */
+struct maps_entry *maps_find_main(const struct maps *m);
+
+/* The executable mappings pprof should know (file-backed ones and the
+ * vDSO), the main executable's first: *out (the caller frees the array,
+ * not the entries, which stay the maps') and *n. */
+int maps_list_exec(const struct maps *m, struct maps_entry ***out, size_t *n);
+
 #endif

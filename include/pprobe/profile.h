@@ -118,6 +118,11 @@ int profile_set_default_sample_type(struct profile *p, const char *type);
 int profile_add_mapping(struct profile *p, uint64_t start, uint64_t limit, uint64_t offset,
 			const char *file, const char *build_id, bool symbolized, uint64_t *id);
 
+/* Say what the locations of mapping id carry: function names (functions),
+ * and file names, line numbers and inline frames (lines).  -ENOENT if
+ * there is no such mapping. */
+int profile_set_mapping_symbolized(struct profile *p, uint64_t id, bool functions, bool lines);
+
 /* Intern a location: the same (mapping_id, address) returns the same id.
  * frames are innermost first (inlined callees before their caller); nframes
  * may be 0 for an address that could not be symbolized. */

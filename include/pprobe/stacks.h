@@ -58,6 +58,17 @@ int stacks_add(struct stacks *st, const char *const *leaf_names, size_t nleaf,
 	       const uint64_t *pcs, size_t n, bool truncated, const int64_t *values,
 	       const struct profile_label_in *labels, size_t nlabels, size_t *index);
 
+/* Register every executable mapping of the target as the maps show it
+ * now, the main executable's first (pprof takes mapping 1 for the main
+ * binary).  Call once before the first sample and again (stacks_finish)
+ * at the end for what was mapped meanwhile. */
+int stacks_add_mappings(struct stacks *st);
+
+/* Before writing: add the mappings made during the window and set each
+ * mapping's has_functions/has_filenames/has_line_numbers/has_inline_frames
+ * to what its locations truly carry. */
+int stacks_finish(struct stacks *st);
+
 struct symbolize_result;
 
 /* Symbolize one pc of the target as its current maps place it (uncached;

@@ -29,6 +29,10 @@ int threadstate_parse_syscall(const char *text, struct threadstate *ts);
 /* Is file descriptor fd of live thread tid (its process's table) a socket? */
 bool threadstate_fd_is_socket(pid_t tid, int fd);
 
+/* The "state" label's word for a /proc state letter: running, sleeping,
+ * disk, stopped, zombie, idle (unknown for any other letter). */
+const char *threadstate_label(char letter);
+
 /* /proc/PID/task/TID/stack as malloc'd text (root only), or NULL. */
 char *threadstate_kernel_stack(pid_t pid, pid_t tid);
 

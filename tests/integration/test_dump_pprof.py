@@ -10,9 +10,13 @@ Expected:
   - `go tool pprof -raw` reads it: sample type threads/count, one sample of
     value 1 per thread of the fixture, each labelled tid and thread (the
     truth's name, the renamed thread's new one), state (sleeping for the
-    blocked threads) and wait: "mutex ADDR" for dl-a and dl-b (the mutex
-    each waits for), "condition variable ADDR" for cv-wait, the call for
-    the others (read, [clock_]nanosleep, epoll_wait), "join ..." for main;
+    blocked threads), syscall (the call by name: futex, read,
+    [clock_]nanosleep, epoll_wait, as wall profiles label it) and wait,
+    only for a lock, as wall profiles use it: "mutex ADDR" for dl-a and
+    dl-b (the mutex each waits for), "condition variable ADDR" for cv-wait,
+    "join ..." for main, none for the others;
+  - its first mapping is dump_waits itself (`go tool pprof -top` says
+    "File: dump_waits"), and libc's is there too;
   - each sample's stack, reduced to the fixture's functions, is the
     thread's chain (X_wait;X_thread;start_thread, main), no filler;
   - pprof_decode reads the same samples with the same labels;
@@ -32,7 +36,8 @@ from profiles import ProfileFormatError, parse_go_raw, parse_pprof_decode  # noq
 
 
 def expected_wait(fixture, name):
-    """A regex the "wait" label of thread name must match in full."""
+    """A regex the "wait" label of thread name must match in full ("" for
+    none)."""
     truth = fixture.truth
     if name in ("dl-a", "dl-b"):
         key = "dl_a_waits" if name == "dl-a" else "dl_b_waits"
@@ -41,8 +46,7 @@ def expected_wait(fixture, name):
         return r"condition variable 0x%x" % dh.addr(truth["cond"])
     if name == "dump_waits":
         return r"join 0x[0-9a-f]+"
-    exp = dh.WAITS_EXPECT[name]
-    return "|".join(exp.calls) if exp.calls else ".*"
+    return ""
 
 
 def check_profile(ctx, fixture, prof, what):
@@ -66,6 +70,9 @@ def check_profile(ctx, fixture, prof, what):
         exp = dh.WAITS_EXPECT[name]
         if exp.blocked:
             ctx.check_eq("%s: label state" % stag, "sleeping", s.labels.get("state"))
+            ctx.check(s.labels.get("syscall") in exp.calls,
+                      "%s: expected label syscall %s, got %r (labels %s)"
+                      % (stag, " or ".join(exp.calls), s.labels.get("syscall"), s.labels))
             pattern = expected_wait(fixture, name)
             ctx.check(re.fullmatch(pattern, s.labels.get("wait", "")) is not None,
                       "%s: expected label wait to match %r, got %r (labels %s)"
@@ -131,6 +138,13 @@ def main(ctx):
         ctx.check(re.search(r"\b%s\b" % fn, top) is not None,
                   "%s: expected `go tool pprof -top` to name %s, got:%s"
                   % (what, fn, harness.indent(top)))
+    ctx.check(re.search(r"^File: dump_waits$", top, re.M) is not None,
+              "%s: expected `go tool pprof -top` to say 'File: dump_waits' (mapping 1 is the "
+              "main executable), got:%s" % (what, harness.indent(top)))
+    res = ctx.run_command([ctx.pprof_decode, out], 60)
+    ctx.check(re.search(r"^mapping \d+ .*/libc\.so\.6", res.stdout, re.M) is not None,
+              "%s: expected libc's mapping in the dump's profile, pprof_decode says:%s"
+              % (what, harness.indent(res.stdout[:2000])))
     focus = ctx.go_pprof(["-tagfocus=thread=dl-a", "-top", out], what + " (-tagfocus)").stdout
     ctx.check("dl_wait" in focus and "cv_wait" not in focus,
               "%s: expected `go tool pprof -tagfocus=thread=dl-a -top` to show dl_wait and not "
