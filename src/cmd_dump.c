@@ -9,6 +9,7 @@
  * pc and sp the kernel saved, and marked partial.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "pprobe/hashutil.h"
 #include "pprobe/locks.h"
 #include "pprobe/outfile.h"
+#include "pprobe/textesc.h"
 #include "pprobe/pprof.h"
 #include "pprobe/profile.h"
 #include "pprobe/ptrace.h"
@@ -492,8 +494,11 @@ int cmd_dump_run(const struct options *o)
 		err = outfile_commit(&of);
 	if (err)
 		goto out_err;
-	if (o->output && !o->quiet)
-		fprintf(stderr, "Saved thread dump in %s\n", o->output);
+	if (o->output && !o->quiet) {
+		fputs("Saved thread dump in ", stderr);
+		textesc_put(stderr, o->output, SIZE_MAX, false);
+		fputc('\n', stderr);
+	}
 	if (o->verbose)
 		dump_report_capture(&d, caps, n);
 	goto out;
@@ -501,7 +506,10 @@ out_err:
 	snprintf(msg, sizeof(msg), "%s", error_str(err));
 	code = CLI_EXIT_FAILURE;
 out_msg:
-	fprintf(stderr, "pprobe: %s\n", msg);
+	/* Names the target or the user chose may be in it. */
+	fputs("pprobe: ", stderr);
+	textesc_put(stderr, msg, sizeof(msg), false);
+	fputc('\n', stderr);
 out:
 	outfile_abort(&of);
 	for (size_t i = 0; caps && i < n; i++)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "pprobe/sampler.h"
 #include "pprobe/session.h"
 #include "pprobe/stacks.h"
+#include "pprobe/textesc.h"
 #include "pprobe/timeutil.h"
 
 #define RECORD_STATUS_INTERVAL_NS 250000000LL
@@ -173,10 +175,8 @@ static char *record_default_output(const struct record *r)
 
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(comm, sizeof(comm), "%s", r->s.pf.comm[0] ? r->s.pf.comm : "unknown");
-	for (char *c = comm; *c; c++)
-		if (*c == '/' || *c == ' ')
-			*c = '_';
+	/* The target names itself: only a safe set of bytes reaches the name. */
+	textesc_filename(comm, sizeof(comm), r->s.pf.comm[0] ? r->s.pf.comm : "unknown");
 	if (asprintf(&path, "pprobe.%s.%d.%s.%s.%s", comm, (int)r->o->pid, stamp,
 		     r->o->wall ? "wall" : "cpu", record_extension(record_pick_format(r->o))) < 0)
 		return NULL;
@@ -234,9 +234,12 @@ static void record_report(struct record *r, const char *path, enum record_format
 {
 	char line[512];
 
-	if (strcmp(path, "-"))
-		fprintf(stderr, "Saved %s in %s\n", fmt == RECORD_FMT_PPROF ? "profile" :
-			fmt == RECORD_FMT_SVG ? "flame graph" : "report", path);
+	if (strcmp(path, "-")) {
+		fprintf(stderr, "Saved %s in ", fmt == RECORD_FMT_PPROF ? "profile" :
+			fmt == RECORD_FMT_SVG ? "flame graph" : "report");
+		textesc_put(stderr, path, SIZE_MAX, false);
+		fputc('\n', stderr);
+	}
 	if (r->o->verbose) {
 		sampler_format_stats(&r->sp, line, sizeof(line));
 		fprintf(stderr, "pprobe: %s; %" PRIu64 " late ticks\n", line, r->late_ticks);
@@ -320,7 +323,10 @@ int cmd_record_run(const struct options *o)
 	record_report(&r, path, fmt);
 	goto out;
 out_msg:
-	fprintf(stderr, "pprobe: %s\n", msg);
+	/* Names the target or the user chose may be in it. */
+	fputs("pprobe: ", stderr);
+	textesc_put(stderr, msg, sizeof(msg), false);
+	fputc('\n', stderr);
 out:
 	outfile_abort(&of);
 	sampler_fini(&r.sp);

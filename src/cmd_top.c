@@ -5,6 +5,11 @@
  * The sampler feeds one profile for the whole run.  Each redraw computes
  * every function's flat and cumulative value from it; the "recent" columns
  * are the difference from the totals of TOP_RECENT_SECONDS redraws ago.
+ *
+ * Every thread is traced while the table is drawn, so drawing never waits
+ * on the terminal (termout.h: a frame that does not fit is dropped), and
+ * names from the target are escaped (textesc.h).  An output nobody reads
+ * any more (`top | head`) ends the run like Ctrl-C.
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,6 +27,8 @@
 #include "pprobe/sampler.h"
 #include "pprobe/session.h"
 #include "pprobe/stacks.h"
+#include "pprobe/termout.h"
+#include "pprobe/textesc.h"
 #include "pprobe/timeutil.h"
 
 #define TOP_REDRAW_NS 1000000000LL
@@ -43,6 +50,8 @@ struct top {
 	size_t ring_pos, ring_count;
 	struct termios saved_tty;
 	bool tty_raw;
+	struct termout out;
+	int out_err; /* the output is gone: -EPIPE, -EIO... */
 	int64_t start_ns;
 };
 
@@ -120,6 +129,15 @@ static int top_row_cmp(const void *a, const void *b)
 	return x->tcum < y->tcum ? 1 : x->tcum > y->tcum ? -1 : 0;
 }
 
+/* Send a frame: never waits; a gone output is remembered in out_err. */
+static void top_send(struct top *t, const char *buf, size_t len)
+{
+	int err = termout_frame(&t->out, buf, len);
+
+	if (err && !t->out_err)
+		t->out_err = err;
+}
+
 static void top_draw(struct top *t, int64_t now)
 {
 	const struct top_totals *cur = &t->ring[t->ring_pos];
@@ -129,12 +147,20 @@ static void top_draw(struct top *t, int64_t now)
 	struct top_row *rows;
 	size_t nrows = 0, live = 0;
 	int64_t rtotal = 0, ttotal = 0;
-	char a[32], b[32];
+	char a[32], b[32], name[1024], comm[80];
+	char *frame = NULL;
+	size_t frame_len = 0;
+	FILE *f;
 
 	ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
 	rows = calloc(cur->n ? cur->n : 1, sizeof(*rows));
 	if (!rows)
 		return;
+	f = open_memstream(&frame, &frame_len);
+	if (!f) {
+		free(rows);
+		return;
+	}
 	for (uint64_t fid = 1; fid < cur->n; fid++) {
 		struct top_row *r = &rows[nrows];
 
@@ -151,26 +177,31 @@ static void top_draw(struct top *t, int64_t now)
 	qsort(rows, nrows, sizeof(*rows), top_row_cmp);
 	for (size_t i = 0; i < t->s.att.n; i++)
 		live += t->s.att.threads[i]->state != ATTACH_GONE;
-	printf("\033[H\033[2J");
-	printf("pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)\r\n",
-	       (int)t->o->pid, t->s.pf.comm, live, t->o->wall ? "wall" : "cpu",
-	       (double)(now - t->start_ns) / 1e9, (unsigned long long)t->sp.stats.samples);
-	printf("last %ds: columns 1-2; whole run: columns 3-4\r\n\r\n", TOP_RECENT_SECONDS);
-	printf("  %%Own  %%Total   OwnTime TotalTime  Function\r\n");
+	fprintf(f, "\033[H\033[2J");
+	fprintf(f, "pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)\r\n",
+		(int)t->o->pid, textesc_str(comm, sizeof(comm), t->s.pf.comm), live,
+		t->o->wall ? "wall" : "cpu", (double)(now - t->start_ns) / 1e9,
+		(unsigned long long)t->sp.stats.samples);
+	fprintf(f, "last %ds: columns 1-2; whole run: columns 3-4\r\n\r\n", TOP_RECENT_SECONDS);
+	fprintf(f, "  %%Own  %%Total   OwnTime TotalTime  Function\r\n");
 	for (size_t i = 0; i < nrows && i + 6 < (size_t)ws.ws_row; i++) {
 		const struct top_row *r = &rows[i];
-		const struct profile_function *f = profile_function_by_id(t->prof, r->fid);
-		int width = ws.ws_col > 40 ? ws.ws_col - 38 : 20;
+		const struct profile_function *fn = profile_function_by_id(t->prof, r->fid);
+		size_t width = ws.ws_col > 40 ? ws.ws_col - 38u : 20u;
 
 		timeutil_format_duration(r->tflat, a, sizeof(a));
 		timeutil_format_duration(r->tcum, b, sizeof(b));
-		printf("%6.1f%% %6.1f%% %9s %9s  %.*s\r\n",
-		       rtotal ? 100.0 * (double)r->rflat / (double)rtotal : 0.0,
-		       rtotal ? 100.0 * (double)r->rcum / (double)rtotal : 0.0, a, b, width,
-		       f && f->name ? f->name : "?");
+		/* Cut to the column's width, never inside a character or an escape. */
+		textesc_str(name, width + 1 < sizeof(name) ? width + 1 : sizeof(name),
+			    fn && fn->name ? fn->name : "?");
+		fprintf(f, "%6.1f%% %6.1f%% %9s %9s  %s\r\n",
+			rtotal ? 100.0 * (double)r->rflat / (double)rtotal : 0.0,
+			rtotal ? 100.0 * (double)r->rcum / (double)rtotal : 0.0, a, b, name);
 	}
 	(void)ttotal;
-	fflush(stdout);
+	if (fclose(f) == 0)
+		top_send(t, frame, frame_len);
+	free(frame);
 	free(rows);
 }
 
@@ -186,7 +217,7 @@ static void top_tty_raw(struct top *t)
 	raw.c_cc[VTIME] = 0;
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
 		t->tty_raw = true;
-	printf("\033[?25l"); /* hide the cursor while drawing */
+	top_send(t, "\033[?25l", 6); /* hide the cursor while drawing */
 }
 
 static void top_tty_restore(struct top *t)
@@ -194,8 +225,10 @@ static void top_tty_restore(struct top *t)
 	if (!t->tty_raw)
 		return;
 	tcsetattr(STDIN_FILENO, TCSANOW, &t->saved_tty);
-	printf("\033[?25h\r\n");
-	fflush(stdout);
+	/* Show the cursor again; called once no thread is traced, so it may
+	 * wait a little for a terminal that is slow to take it. */
+	top_send(t, "\033[?25h\r\n", 8);
+	termout_drain(&t->out, 1000);
 	t->tty_raw = false;
 }
 
@@ -241,8 +274,10 @@ static int top_loop(struct top *t)
 	for (;;) {
 		int64_t now = timeutil_mono_ns();
 
-		if (a->stop_signal || a->target_exited || top_quit_key())
+		if (a->stop_signal || a->target_exited || t->out_err || top_quit_key())
 			return 0;
+		if (termout_pending(&t->out) && !t->out_err)
+			t->out_err = termout_flush(&t->out);
 		if (now < next) {
 			attach_poll(a, next - now);
 			continue;
@@ -273,6 +308,7 @@ int cmd_top_run(const struct options *o)
 
 	memset(&t, 0, sizeof(t));
 	t.o = o;
+	t.out.fd = -1;
 	code = session_preflight(&t.s, o, msg, sizeof(msg));
 	if (code)
 		goto out_msg;
@@ -283,6 +319,10 @@ int cmd_top_run(const struct options *o)
 	if (err)
 		goto out_err;
 	if (t.s.stop_requested)
+		goto out;
+	/* Before attaching: a pipe nobody reads is known now. */
+	err = termout_open(&t.out, STDOUT_FILENO);
+	if (err == -EPIPE)
 		goto out;
 	code = session_attach(&t.s, msg, sizeof(msg));
 	if (code)
@@ -295,20 +335,30 @@ int cmd_top_run(const struct options *o)
 	top_tty_raw(&t);
 	sampler_prime(&t.sp);
 	err = top_loop(&t);
-	top_tty_restore(&t);
 	session_release(&t.s);
+	top_tty_restore(&t);
 	if (t.s.att.target_exited)
 		fprintf(stderr, "pprobe: process %d exited\n", (int)o->pid);
 	if (err)
 		goto out_err;
+	/* Nobody reads the output any more (`top | head`): the end a user
+	 * asked for.  A terminal that failed otherwise is an error. */
+	if (t.out_err && t.out_err != -EPIPE) {
+		snprintf(msg, sizeof(msg), "cannot write the table: %s", error_str(t.out_err));
+		code = CLI_EXIT_FAILURE;
+		goto out_msg;
+	}
 	goto out;
 out_err:
 	snprintf(msg, sizeof(msg), "%s", error_str(err));
 	code = CLI_EXIT_FAILURE;
 out_msg:
-	fprintf(stderr, "pprobe: %s\n", msg);
+	fputs("pprobe: ", stderr);
+	textesc_put(stderr, msg, sizeof(msg), false);
+	fputc('\n', stderr);
 out:
 	top_tty_restore(&t);
+	termout_close(&t.out);
 	for (size_t i = 0; i <= TOP_RECENT_SECONDS; i++)
 		top_totals_free(&t.ring[i]);
 	sampler_fini(&t.sp);

@@ -9,7 +9,7 @@
  *
  * Everything printed that came from the target (thread and process names,
  * symbol and file names, wchan, kernel stacks) is hostile input: text
- * output escapes control bytes and invalid UTF-8, JSON escapes per RFC 8259
+ * output escapes control bytes and invalid UTF-8 (textesc.h), JSON escapes per RFC 8259
  * and writes each invalid UTF-8 byte as \u00XX.  Fixed-size name fields
  * are read with strnlen, never trusted to be terminated.
  *
@@ -31,6 +31,7 @@
 #include "pprobe/fmt_dump.h"
 #include "pprobe/profile.h"
 #include "pprobe/syscalls.h"
+#include "pprobe/textesc.h"
 #include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
 #include "pprobe/waitgraph.h"
@@ -61,67 +62,6 @@ struct fmt_run {
 	long cycle; /* for chains: the deadlock the chain runs into, or -1 */
 };
 
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 when
- * the bytes there are not one: overlong forms, surrogates and code points
- * above U+10FFFF are invalid (RFC 3629). */
-static size_t fmt_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp, min;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2, cp = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, cp = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4, cp = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* Print at most max bytes of s for a terminal: control bytes and bytes
- * that are not valid UTF-8 as \n, \t or \xNN; with quoted, also escape
- * '"' and '\' so the text can sit between double quotes. */
-static void fmt_put_text(FILE *out, const char *s, size_t max, bool quoted)
-{
-	const unsigned char *u = (const unsigned char *)(s ? s : "");
-	size_t n = strnlen((const char *)u, max), i = 0, k;
-
-	while (i < n) {
-		unsigned char c = u[i];
-
-		k = fmt_utf8_len(u + i, n - i);
-		if (c == '\n') {
-			fputs("\\n", out);
-		} else if (c == '\t') {
-			fputs("\\t", out);
-		} else if (c < 0x20 || c == 0x7f || k == 0) {
-			fprintf(out, "\\x%02x", c);
-		} else if (quoted && (c == '"' || c == '\\')) {
-			fputc('\\', out);
-			fputc(c, out);
-		} else {
-			fwrite(u + i, 1, k, out);
-			i += k;
-			continue;
-		}
-		i++;
-	}
-}
-
 /* Print at most max bytes of s as a JSON string, quotes included. */
 static void fmt_put_json_str(FILE *out, const char *s, size_t max)
 {
@@ -132,7 +72,7 @@ static void fmt_put_json_str(FILE *out, const char *s, size_t max)
 	while (i < n) {
 		unsigned char c = u[i];
 
-		k = fmt_utf8_len(u + i, n - i);
+		k = textesc_utf8_len(u + i, n - i);
 		if (c == '"' || c == '\\') {
 			fputc('\\', out);
 			fputc(c, out);
@@ -215,7 +155,7 @@ static void fmt_put_thread_ref(struct fmt_ctx *c, size_t i)
 	const struct dump_thread *t = &c->d->threads[i];
 
 	fprintf(c->out, "thread %d \"", (int)t->tid);
-	fmt_put_text(c->out, t->name, sizeof(t->name), true);
+	textesc_put(c->out, t->name, sizeof(t->name), true);
 	fputc('"', c->out);
 }
 
@@ -389,27 +329,27 @@ static void fmt_put_stack(struct fmt_ctx *c, const struct dump_thread *t, bool p
 			const struct dump_frame *f = &t->frames[i];
 
 			fprintf(c->out, "  #%-2zu ", i);
-			fmt_put_text(c->out, f->function, SIZE_MAX, false);
+			textesc_put(c->out, f->function, SIZE_MAX, false);
 			if (f->inlined)
 				fputs(" [inlined]", c->out);
 			if (f->file) {
 				const char *base = strrchr(f->file, '/');
 
 				fputs("  (", c->out);
-				fmt_put_text(c->out, base ? base + 1 : f->file, SIZE_MAX, false);
+				textesc_put(c->out, base ? base + 1 : f->file, SIZE_MAX, false);
 				if (f->line > 0)
 					fprintf(c->out, ":%d", f->line);
 				fputc(')', c->out);
 			}
 			if (f->module) {
 				fputs("  ", c->out);
-				fmt_put_text(c->out, f->module, SIZE_MAX, false);
+				textesc_put(c->out, f->module, SIZE_MAX, false);
 			}
 			fputc('\n', c->out);
 		}
 		if (t->unwind_end && strcmp(t->unwind_end, "complete") != 0) {
 			fputs("  ... (stack ends: ", c->out);
-			fmt_put_text(c->out, t->unwind_end, SIZE_MAX, false);
+			textesc_put(c->out, t->unwind_end, SIZE_MAX, false);
 			fputs(")\n", c->out);
 		}
 	}
@@ -423,7 +363,7 @@ static void fmt_put_stack(struct fmt_ctx *c, const struct dump_thread *t, bool p
 			if (!len)
 				continue;
 			fputs("    ", c->out);
-			fmt_put_text(c->out, p, len, false);
+			textesc_put(c->out, p, len, false);
 			fputc('\n', c->out);
 		}
 	}
@@ -441,7 +381,7 @@ static void fmt_put_cpu_wchan(struct fmt_ctx *c, const struct dump_thread *t, ui
 	if (!wchan_varies && strnlen(t->wchan, sizeof(t->wchan)) &&
 	    strncmp(t->wchan, "0", sizeof(t->wchan)) != 0) {
 		fputs(" wchan=", c->out);
-		fmt_put_text(c->out, t->wchan, sizeof(t->wchan), false);
+		textesc_put(c->out, t->wchan, sizeof(t->wchan), false);
 	}
 }
 
@@ -473,7 +413,7 @@ static void fmt_put_header(struct fmt_ctx *c)
 	if (d->time_ns > 0 && gmtime_r(&secs, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	fprintf(c->out, "pprobe dump of process %d (", (int)d->pid);
-	fmt_put_text(c->out, d->comm, sizeof(d->comm), false);
+	textesc_put(c->out, d->comm, sizeof(d->comm), false);
 	fprintf(c->out, "): %zu thread%s, frozen %s, %s", d->n, d->n == 1 ? "" : "s", dur, when);
 	if (d->was_stopped)
 		fputs("; the process is stopped (SIGSTOP) and was left stopped", c->out);
@@ -719,7 +659,7 @@ static void fmt_put_group(struct fmt_ctx *c, const size_t *members, size_t n)
 	fprintf(c->out, "%zu threads", n);
 	if (!v.name) {
 		fputs(" \"", c->out);
-		fmt_put_text(c->out, rep->name, sizeof(rep->name), true);
+		textesc_put(c->out, rep->name, sizeof(rep->name), true);
 		fputc('"', c->out);
 	}
 	fputs(": ", c->out);

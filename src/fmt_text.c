@@ -18,6 +18,7 @@
 #include "pprobe/hashutil.h"
 #include "pprobe/fmt_text.h"
 #include "pprobe/profile.h"
+#include "pprobe/textesc.h"
 
 /* One row of the top report. */
 struct top_node {
@@ -291,7 +292,9 @@ int fmt_text_top(const struct profile *p, int vi, size_t nodecount, FILE *out)
 		text_format_percent(fp, sizeof(fp), n->flat, total);
 		text_format_percent(sp, sizeof(sp), sum, total);
 		text_format_percent(cp, sizeof(cp), n->cum, total);
-		fprintf(out, "%10s %s %s %10s %s  %s\n", flat, fp, sp, cum, cp, n->name);
+		fprintf(out, "%10s %s %s %10s %s  ", flat, fp, sp, cum, cp);
+		textesc_put(out, n->name, SIZE_MAX, false); /* the target's names */
+		fputc('\n', out);
 	}
 	if (ferror(out))
 		rc = -EIO;
@@ -300,12 +303,20 @@ out:
 	return rc;
 }
 
-/* Write a frame name, with the folded format's separators (';' between
- * frames, newline between stacks) replaced so a line stays parseable. */
+/* Write a frame name, with the folded format's frame separator ';'
+ * replaced so a line stays parseable, and control bytes escaped
+ * (textesc.h; a newline among them). */
 static void folded_put_name(const char *name, FILE *out)
 {
-	for (; *name; name++)
-		fputc(*name == ';' || *name == '\n' ? '_' : *name, out);
+	for (;;) {
+		size_t run = strcspn(name, ";");
+
+		textesc_put(out, name, run, false);
+		if (!name[run])
+			return;
+		fputc('_', out);
+		name += run + 1;
+	}
 }
 
 /* One folded line before merging: its stack and label text, and value. */

@@ -14,6 +14,7 @@
 #include "pprobe/error.h"
 #include "pprobe/maps.h"
 #include "pprobe/procfs.h"
+#include "pprobe/rootpath.h"
 
 /* Bound what a hostile or huge target can make us hold. */
 #define MAPS_MAX_ENTRIES 1000000
@@ -346,17 +347,65 @@ static int maps_open_vdso(const struct maps *m, const struct maps_entry *e, stru
 	return err;
 }
 
+/* Open e's file by its path below the target's root rootdir, every link
+ * resolved inside that root (rootpath.h), never out to the host's files.
+ * *same is set when the path, resolved as the kernel does for us through
+ * rootdir, is this very file too (so naming it for libdwfl's search
+ * beside it finds the target's files). */
+static int maps_open_in_root(const char *rootdir, const char *root, const struct maps_entry *e,
+			     struct elfimage **img, bool *same)
+{
+	char proc[64];
+	struct stat in, host;
+	int rootfd, fd, err;
+
+	*same = false;
+	rootfd = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	fd = rootpath_open(rootfd, e->path, O_RDONLY | O_NONBLOCK);
+	close(rootfd);
+	if (fd < 0)
+		return fd;
+	/* Only a regular file is reopened (through our descriptor, the same
+	 * inode): opening a FIFO planted there would wait for a writer. */
+	if (fstat(fd, &in) < 0 || !S_ISREG(in.st_mode)) {
+		close(fd);
+		return -PPROBE_E_NOELF;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	err = elfimage_open_file(proc, e->path, img);
+	if (!err && stat(root, &host) == 0 && in.st_dev == host.st_dev && in.st_ino == host.st_ino)
+		*same = true;
+	close(fd);
+	return err;
+}
+
+/* Name img by root (the path through /proc/PID/root) for libdwfl's
+ * debug-info search beside it. */
+static void maps_name_by_root(struct elfimage *img, const char *root)
+{
+	char *p = strdup(root);
+
+	if (p) {
+		free(img->open_path);
+		img->open_path = p;
+	}
+}
+
 /* Open a mapped file the way the target sees it: map_files first (it is the
  * very file mapped, even when deleted, replaced or in another mount
- * namespace), else the target's root.  libdwfl later looks for separate
- * debug info beside open_path, so when the file at the target's root is the
- * same inode we name that path instead of the map_files link. */
+ * namespace), else its path inside the target's root.  libdwfl later looks
+ * for separate debug info beside open_path, so when the file at the
+ * target's root is the same inode we name that path instead of the
+ * map_files link. */
 static int maps_open_file(const struct maps *m, const struct maps_entry *e, struct elfimage **img)
 {
 	char mf[128], root[4200], rootdir[64], link[4200];
-	struct stat st;
+	struct stat st, in;
+	bool same;
 	ssize_t n;
-	int err;
+	int err, fd;
 
 	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->view, e->start,
 		 e->end);
@@ -372,20 +421,34 @@ static int maps_open_file(const struct maps *m, const struct maps_entry *e, stru
 	n = readlink(mf, link, sizeof(link) - 1);
 	if (n >= 0) {
 		link[n] = '\0';
-		if (strcmp(link, e->path))
-			return elfimage_open_file(root, e->path, img);
+		if (strcmp(link, e->path)) {
+			err = maps_open_in_root(rootdir, root, e, img, &same);
+			if (!err && same)
+				maps_name_by_root(*img, root);
+			return err;
+		}
 	}
 	err = elfimage_open_file(mf, e->path, img);
-	if (err)
-		return elfimage_open_file(root, e->path, img);
+	if (err) {
+		err = maps_open_in_root(rootdir, root, e, img, &same);
+		if (!err && same)
+			maps_name_by_root(*img, root);
+		return err;
+	}
+	/* Named by root only if the path resolved inside the target's root
+	 * and the path resolved through /proc/PID/root are both this file: a
+	 * link of the target's leading out to the host makes them differ. */
 	if (stat(root, &st) == 0 && st.st_ino == e->inode && major(st.st_dev) == e->dev_major &&
 	    minor(st.st_dev) == e->dev_minor) {
-		char *p = strdup(root);
+		int rootfd = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-		if (p) {
-			free((*img)->open_path);
-			(*img)->open_path = p;
-		}
+		fd = rootfd >= 0 ? rootpath_open(rootfd, e->path, O_PATH) : -1;
+		if (rootfd >= 0)
+			close(rootfd);
+		if (fd >= 0 && fstat(fd, &in) == 0 && in.st_ino == st.st_ino && in.st_dev == st.st_dev)
+			maps_name_by_root(*img, root);
+		if (fd >= 0)
+			close(fd);
 	}
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* outfile.c - atomic output files (see outfile.h). */
+/* outfile.c - where an output goes (see outfile.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,30 +7,48 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pprobe/error.h"
 #include "pprobe/outfile.h"
 
-int outfile_open(struct outfile *of, const char *path)
+/* Open the object behind an O_PATH descriptor for writing, through
+ * /proc/self/fd: the very inode that was examined, whatever the path names
+ * by now.  O_NONBLOCK so a FIFO without a reader fails (ENXIO) instead of
+ * waiting for one; it is cleared afterwards on this description, which is
+ * ours alone, so later writes wait for a slow reader as a shell's would
+ * (they happen after every thread is let go).  O_NOCTTY: a terminal named
+ * here must not become pprobe's controlling terminal. */
+static int outfile_reopen(int pathfd, bool fifo)
 {
-	const char *slash;
-	size_t dirlen;
+	char proc[64];
+	int fd, fl;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	fd = open(proc, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENXIO && fifo ? -PPROBE_E_NOREADER : -errno;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The temporary file in path's directory.  Its name is short and fixed in
+ * length, so a final name of up to NAME_MAX bytes has a temporary one. */
+static int outfile_open_tmp(struct outfile *of, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
 	int fd;
 
-	memset(of, 0, sizeof(*of));
-	of->fd = -1;
-	if (!strcmp(path, "-")) {
-		of->is_stdout = true;
-		of->fd = STDOUT_FILENO;
-		return 0;
-	}
 	of->path = strdup(path);
 	if (!of->path)
 		return -ENOMEM;
-	slash = strrchr(path, '/');
-	dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-	if (asprintf(&of->tmp_path, "%.*s.%s.tmp.XXXXXX", (int)dirlen, path,
-		     path + dirlen) < 0) {
+	if (asprintf(&of->tmp_path, "%.*s.pprobe-XXXXXX", (int)dirlen, path) < 0) {
 		of->tmp_path = NULL;
-		outfile_abort(of);
 		return -ENOMEM;
 	}
 	fd = mkostemp(of->tmp_path, O_CLOEXEC);
@@ -39,11 +57,92 @@ int outfile_open(struct outfile *of, const char *path)
 
 		free(of->tmp_path);
 		of->tmp_path = NULL;
-		outfile_abort(of);
 		return err;
 	}
 	of->fd = fd;
 	return 0;
+}
+
+/* Is st the object standard output is? (-o /dev/stdout, /proc/self/fd/1.) */
+static bool outfile_is_stdout(const struct stat *st)
+{
+	struct stat out;
+
+	return fstat(STDOUT_FILENO, &out) == 0 && out.st_dev == st->st_dev &&
+	       out.st_ino == st->st_ino && (out.st_mode & S_IFMT) == (st->st_mode & S_IFMT);
+}
+
+/* A symbolic link at the path: where it leads decides (outfile.h). */
+static int outfile_open_link(struct outfile *of, const char *path)
+{
+	struct stat st;
+	int pfd, err;
+
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return errno == ENOENT || errno == ELOOP ? -PPROBE_E_OUTLINK : -errno;
+	if (fstat(pfd, &st) < 0) {
+		err = -errno;
+	} else if (outfile_is_stdout(&st)) {
+		of->is_stdout = true;
+		of->fd = STDOUT_FILENO;
+		err = 0;
+	} else if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+		err = outfile_reopen(pfd, S_ISFIFO(st.st_mode));
+		if (err >= 0) {
+			of->fd = err;
+			of->direct = true;
+			err = 0;
+		}
+	} else {
+		err = -PPROBE_E_OUTLINK;
+	}
+	close(pfd);
+	return err;
+}
+
+int outfile_open(struct outfile *of, const char *path)
+{
+	struct stat st;
+	int pfd, err;
+
+	memset(of, 0, sizeof(*of));
+	of->fd = -1;
+	if (!strcmp(path, "-")) {
+		of->is_stdout = true;
+		of->fd = STDOUT_FILENO;
+		return 0;
+	}
+	/* What is at the path itself, without following a link or opening a
+	 * device (an open can have effects: a tape rewinds). */
+	pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0) {
+		err = errno == ENOENT ? outfile_open_tmp(of, path) : -errno;
+		goto out;
+	}
+	if (fstat(pfd, &st) < 0) {
+		err = -errno;
+	} else if (S_ISREG(st.st_mode)) {
+		err = outfile_open_tmp(of, path);
+	} else if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+	} else if (S_ISLNK(st.st_mode)) {
+		err = outfile_open_link(of, path);
+	} else if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+		err = outfile_reopen(pfd, S_ISFIFO(st.st_mode));
+		if (err >= 0) {
+			of->fd = err;
+			of->direct = true;
+			err = 0;
+		}
+	} else {
+		err = -PPROBE_E_OUTKIND;
+	}
+	close(pfd);
+out:
+	if (err)
+		outfile_abort(of);
+	return err;
 }
 
 /* Hand the file to the user who ran sudo, so a profile taken as root can be
@@ -70,6 +169,13 @@ int outfile_commit(struct outfile *of)
 	}
 	if (of->fd < 0)
 		return -EBADF;
+	if (of->direct) {
+		/* A device or FIFO: its mode and owner are not ours to change. */
+		err = close(of->fd) < 0 ? -errno : 0;
+		of->fd = -1;
+		outfile_abort(of);
+		return err;
+	}
 	mask = umask(0);
 	umask(mask);
 	if (fchmod(of->fd, 0666 & ~mask) < 0 || fsync(of->fd) < 0)

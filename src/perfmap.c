@@ -21,6 +21,7 @@
 
 #include "pprobe/perfmap.h"
 #include "pprobe/procfs.h"
+#include "pprobe/rootpath.h"
 
 #define PERFMAP_CHUNK (64 * 1024)
 /* A longer line is skipped whole. */
@@ -37,6 +38,7 @@ struct perfmap_entry {
 struct perfmap {
 	char *paths[2]; /* candidate files, the target's own pid first */
 	size_t npaths;
+	int rootfd;     /* the target's root: paths are resolved inside it; -1: none */
 	bool check_owner;
 	uid_t owner; /* the target's user: the file must be its or root's */
 
@@ -83,6 +85,8 @@ void perfmap_free(struct perfmap *pm)
 		return;
 	for (size_t i = 0; i < pm->npaths; i++)
 		free(pm->paths[i]);
+	if (pm->rootfd >= 0)
+		close(pm->rootfd);
 	free(pm->v);
 	free(pm->maxend);
 	free(pm->names);
@@ -197,7 +201,9 @@ static int perfmap_parse_line(struct perfmap *pm, const char *line, size_t len)
 static int perfmap_open(struct perfmap *pm, struct stat *st)
 {
 	for (size_t i = 0; i < pm->npaths; i++) {
-		int fd = open(pm->paths[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+		int fd = pm->rootfd >= 0 ? rootpath_open(pm->rootfd, pm->paths[i], flags) :
+					   open(pm->paths[i], flags);
 
 		if (fd < 0)
 			continue;
@@ -289,7 +295,10 @@ out:
 static int perfmap_new(struct perfmap **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	(*out)->rootfd = -1;
+	return 0;
 }
 
 int perfmap_load_path(const char *path, struct perfmap **out)
@@ -369,10 +378,18 @@ int perfmap_load(pid_t pid, struct perfmap **out)
 		snprintf(root, sizeof(root), "/proc/%d/task/%d/root", (int)pid, (int)live);
 	else
 		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", root, (int)ns);
+	/* Kept open: the paths are the target's, resolved inside its root
+	 * (rootpath.h), never through a link of its tree out to the host. */
+	pm->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pm->rootfd < 0) {
+		/* No root to resolve in (the process is gone): no map. */
+		*out = pm;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)ns);
 	pm->paths[pm->npaths++] = strdup(path);
 	if (ns != pid) {
-		snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", root, (int)pid);
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
 		pm->paths[pm->npaths++] = strdup(path);
 	}
 	for (size_t i = 0; i < pm->npaths; i++) {

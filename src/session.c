@@ -11,6 +11,7 @@
 #include "pprobe/perfmap.h"
 #include "pprobe/session.h"
 #include "pprobe/symbolize.h"
+#include "pprobe/textesc.h"
 #include "pprobe/timeutil.h"
 #include "pprobe/unwind.h"
 
@@ -177,8 +178,12 @@ static bool session_fetch_report(void *ctx, const struct debugfetch_event *ev)
 	char line[512];
 
 	debugfetch_format(ev, line, sizeof(line));
-	if (line[0] && s->fetch_log)
-		fprintf(s->fetch_log, "pprobe: %s\n", line);
+	if (line[0] && s->fetch_log) {
+		/* It names the target's files. */
+		fputs("pprobe: ", s->fetch_log);
+		textesc_put(s->fetch_log, line, sizeof(line), false);
+		fputc('\n', s->fetch_log);
+	}
 	if (!session_stop_requested(s))
 		return false;
 	if (!stopped_before && s->fetch_log)

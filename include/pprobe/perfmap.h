@@ -4,9 +4,11 @@
  * Python 3.12's perf trampolines...) that wants profilers to name its code
  * appends lines "START SIZE name" (START and SIZE in hex, with or without
  * 0x) to /tmp/perf-PID.map, PID being the process id as the JIT sees it.
- * The file is read the way the target sees /tmp: through
- * /proc/PID/root/tmp, with the pid of the target's own pid namespace
- * (NSpid) tried before the host's, so a JIT in a container is named too.
+ * The file is read the way the target sees /tmp: below /proc/PID/root,
+ * every link resolved inside that root (rootpath.h: a chroot whose /tmp is
+ * a link to /etc does not lead to the host's /etc), with the pid of the
+ * target's own pid namespace (NSpid) tried before the host's, so a JIT in a
+ * container is named too.
  *
  * The file is hostile input: it is taken only if it is a regular file owned
  * by the target's user or root (perf's rule) and not a symbolic link; the

@@ -21,6 +21,9 @@ set(PPROBE_SAFETY_TESTS
   safety_tracer 90
   safety_badelf 120
   safety_outfile 90
+  safety_terminal 90
+  safety_escape 90
+  safety_chroot 60
   safety_limits 240)
 
 pprobe_integration_tests(safety ${PPROBE_SAFETY_TESTS})
