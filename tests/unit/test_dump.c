@@ -806,7 +806,8 @@ static void test_profile(void)
 			const struct profile_function *f0, *f1;
 
 			seen++;
-			CHECK_EQ_STR(profile_sample_label(s, "wait"), "nanosleep");
+			CHECK_EQ_STR(profile_sample_label(s, "syscall"), "nanosleep");
+			CHECK_EQ_STR(profile_sample_label(s, "wait"), NULL);
 			CHECK_EQ_INT(s->nlocations, 3);
 			if (s->nlocations != 3)
 				continue;
@@ -839,8 +840,9 @@ static void test_profile(void)
 		} else if (tid == 32) {
 			seen++;
 			CHECK_EQ_INT(s->nlocations, 0);
-			CHECK_EQ_STR(profile_sample_label(s, "state"), "disk sleep (uninterruptible)");
-			CHECK_EQ_STR(profile_sample_label(s, "wait"), "read");
+			CHECK_EQ_STR(profile_sample_label(s, "state"), "disk");
+			CHECK_EQ_STR(profile_sample_label(s, "syscall"), "read");
+			CHECK_EQ_STR(profile_sample_label(s, "wait"), NULL);
 		}
 	}
 	CHECK_EQ_INT(seen, 5);
