@@ -29,6 +29,8 @@
 #include "pprobe/error.h"
 #include "pprobe/procfs.h"
 #include "pprobe/ptrace.h"
+#include "pprobe/syscalls.h"
+#include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
 
 #define ATTACH_MAX_PASSES 100
@@ -47,6 +49,19 @@ static size_t attach_hash(pid_t tid, size_t cap)
 	return ((uint32_t)tid * 2654435761u) & (cap - 1);
 }
 
+/* Put threads[i] into an index of capacity cap (a power of two with a
+ * free slot: the load is kept at one half at most). */
+static void attach_index_put(int *idx, size_t cap, pid_t tid, size_t i)
+{
+	size_t h = attach_hash(tid, cap);
+
+	while (idx[h] >= 0)
+		h = (h + 1) & (cap - 1);
+	idx[h] = (int)i;
+}
+
+/* Build a new index of capacity cap over threads[0..n).  On failure the
+ * old index is kept as it was: it still maps every thread it held. */
 static int attach_index_rebuild(struct attach *a, size_t cap)
 {
 	int *idx = malloc(cap * sizeof(*idx));
@@ -55,16 +70,12 @@ static int attach_index_rebuild(struct attach *a, size_t cap)
 		return -ENOMEM;
 	for (size_t i = 0; i < cap; i++)
 		idx[i] = -1;
-	for (size_t i = 0; i < a->n; i++) {
-		size_t h = attach_hash(a->threads[i]->tid, cap);
-
-		while (idx[h] >= 0)
-			h = (h + 1) & (cap - 1);
-		idx[h] = (int)i;
-	}
+	for (size_t i = 0; i < a->n; i++)
+		attach_index_put(idx, cap, a->threads[i]->tid, i);
 	free(a->index);
 	a->index = idx;
 	a->index_cap = cap;
+	a->index_rebuilds++;
 	return 0;
 }
 
@@ -79,6 +90,11 @@ struct attach_thread *attach_find(struct attach *a, pid_t tid)
 	return NULL;
 }
 
+/* Add a thread: one slot of the index, so adding is O(1); the index is
+ * rebuilt only when it doubles (amortized O(1) too).  If doubling fails,
+ * the thread still goes in while the old index has room below a
+ * three-quarter load (probing stays short and a free slot remains);
+ * beyond that the add fails, and nothing has changed. */
 static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 {
 	struct attach_thread *t = attach_find(a, tid);
@@ -94,19 +110,18 @@ static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 		a->threads = nv;
 		a->cap = ncap;
 	}
+	if ((a->n + 1) * 2 > a->index_cap &&
+	    attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128) != 0 &&
+	    (a->n + 1) * 4 > a->index_cap * 3)
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->tid = tid;
 	t->sched_fd = -1;
 	t->stat_fd = -1;
+	attach_index_put(a->index, a->index_cap, tid, a->n);
 	a->threads[a->n++] = t;
-	if ((a->n * 2 > a->index_cap && attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128)) ||
-	    attach_index_rebuild(a, a->index_cap)) {
-		a->n--;
-		free(t);
-		return NULL;
-	}
 	return t;
 }
 
@@ -148,23 +163,99 @@ void attach_compact(struct attach *a)
 			a->threads[j++] = a->threads[i];
 	}
 	if (j != a->n) {
+		/* Entries moved: re-index them in place, which needs no
+		 * memory and so cannot fail half-way. */
 		a->n = j;
-		attach_index_rebuild(a, a->index_cap);
+		for (size_t h = 0; h < a->index_cap; h++)
+			a->index[h] = -1;
+		for (size_t i = 0; i < a->n; i++)
+			attach_index_put(a->index, a->index_cap, a->threads[i]->tid, i);
 	}
 }
 
 /* While releasing, every stop is a chance to detach: the signal of a
- * signal-delivery-stop goes with the detach, so it is still delivered. */
+ * signal-delivery-stop goes with the detach, so it is still delivered.
+ * A call our interrupt broke was set to restart when the stop was first
+ * seen (attach_fix_interrupted_call). */
 static void attach_detach_now(struct attach *a, struct attach_thread *t, int sig)
+{
+	ptrace_detach(t->tid, sig);
+	attach_mark_gone(a, t);
+}
+
+/* A stop of ours (PTRACE_INTERRUPT) broke t's blocked call with EINTR:
+ * make the kernel restart it (ptrace.h), at once, the moment the stop is
+ * seen and before anything else is done with the thread.  Should pprobe
+ * be killed while t is held in the stop, t then runs on as if never
+ * stopped: the time a thread carries our EINTR is the few microseconds
+ * between its stop and this call (tests/integration/test_safety_release.py). */
+static void attach_fix_interrupted_call(struct attach *a, struct attach_thread *t)
 {
 	struct user_regs_struct regs;
 
-	/* Our interrupt may have broken a blocked call (see ptrace.h). */
-	if (sig == 0 && ptrace_get_regs(t->tid, &regs) == 0 &&
+	if (ptrace_get_regs(t->tid, &regs) == 0 &&
 	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
 		a->calls_restarted++;
-	ptrace_detach(t->tid, sig);
-	attach_mark_gone(a, t);
+}
+
+/* Is signal sig of process pid discarded, with no handler and no
+ * default action (SIG_IGN, or SIG_DFL of a signal whose default is to
+ * ignore it)?  From /proc/PID/status's SigIgn and SigCgt masks. */
+static bool attach_signal_ignored(pid_t pid, int sig)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long ign = 0, cgt = 0, bit;
+
+	if (sig < 1 || sig > 64)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (procfs_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	p = strstr(buf, "\nSigIgn:");
+	if (!p || sscanf(p + 8, "%llx", &ign) != 1)
+		return false;
+	p = strstr(buf, "\nSigCgt:");
+	if (!p || sscanf(p + 8, "%llx", &cgt) != 1)
+		return false;
+	bit = 1ULL << (sig - 1);
+	if (ign & bit)
+		return true;
+	return !(cgt & bit) &&
+	       (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT);
+}
+
+/* t is in a stop that is not ours -- a signal-delivery-stop for sig, or
+ * a group-stop (sig 0) -- and its blocked call may have returned EINTR
+ * because of it.  Without a tracer:
+ * - a stop signal, or a group-stop, ends epoll_wait, sigtimedwait, semop,
+ *   io_getevents and socket calls with timeouts in EINTR once the process
+ *   is continued (signal(7), "Interruption of system calls ... by stop
+ *   signals"); so does a signal that has a handler;
+ * - a signal that is ignored is discarded when it is sent and wakes no
+ *   one; only a tracer makes the kernel queue it (sig_ignored() lets
+ *   traced tasks see every signal), and then the call returns EINTR.
+ * So an ignored signal's EINTR is turned into a restart, and every other
+ * EINTR is made final by setting orig_rax to -1 (the kernel then does no
+ * restart processing, and no later stop of ours can take it for the
+ * EINTR of its own interrupt).  Exactly as without pprobe, in both
+ * directions (tests/integration/test_safety_release.py, job control). */
+static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t, int sig)
+{
+	struct user_regs_struct regs;
+	long nr;
+
+	if (ptrace_get_regs(t->tid, &regs) != 0)
+		return;
+	nr = (long)(long long)regs.orig_rax;
+	if (nr < 0 || (long long)regs.rax != -EINTR || !syscalls_eintr_on_stop(nr, true))
+		return;
+	if (sig > 0 && sig != SIGSTOP && attach_signal_ignored(a->pid, sig)) {
+		if (ptrace_restart_interrupted_call(t->tid, &regs) > 0)
+			a->calls_restarted++;
+		return;
+	}
+	regs.orig_rax = (unsigned long long)-1LL;
+	ptrace_set_regs(t->tid, &regs);
 }
 
 /* Any ptrace stop clears a pending PTRACE_INTERRUPT (kernel/signal.c,
@@ -222,6 +313,10 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		return;
 	case PTRACE_KIND_INTERRUPT:
 		t->in_group_stop = false;
+		/* Ours (asked for now, or late), or a new thread's first stop,
+		 * or the end of a group-stop (whose EINTR was settled when it
+		 * began): only our interrupt leaves a bare -EINTR here. */
+		attach_fix_interrupted_call(a, t);
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 		} else if (t->interrupt_pending) {
@@ -238,6 +333,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 	case PTRACE_KIND_GROUP:
 		/* Someone stopped the process: stay stopped, as without us. */
 		t->in_group_stop = true;
+		attach_settle_foreign_stop(a, t, 0);
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 			return;
@@ -254,6 +350,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		return;
 	case PTRACE_KIND_SIGNAL:
 		a->signals_passed++;
+		attach_settle_foreign_stop(a, t, st.sig);
 		if (a->releasing) {
 			attach_detach_now(a, t, st.sig);
 			return;
@@ -592,6 +689,7 @@ int attach_seize_all(struct attach *a, struct attach_diag *diag)
 	}
 	if (r < 0) {
 		attach_release_all(a, 100);
+		attach_fini(a);
 		if (!diag->err) {
 			diag->err = r;
 			snprintf(diag->why, sizeof(diag->why), "%s", error_str(r));
@@ -606,14 +704,58 @@ int attach_seize_all(struct attach *a, struct attach_diag *diag)
 	return 0;
 }
 
-static bool attach_all_released(const struct attach *a)
+/* Would a stop break t's call?  It is blocked, by /proc/PID/task/TID/
+ * syscall, in one of the calls that fail with EINTR when stopped
+ * (syscalls_eintr_on_stop). */
+static bool attach_stop_would_break(const struct attach *a, const struct attach_thread *t)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (a->threads[i]->state != ATTACH_GONE)
-			return false;
-	return true;
+	char path[96], buf[512];
+	struct threadstate ts;
+	bool socket;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)a->pid, (int)t->tid);
+	if (procfs_read_file(path, buf, sizeof(buf)) <= 0 ||
+	    threadstate_parse_syscall(buf, &ts) != 0 || !ts.blocked_known || ts.syscall_nr < 0)
+		return false;
+	socket = ts.args[0] < 65536 && threadstate_fd_is_socket(t->tid, (int)ts.args[0]);
+	return syscalls_eintr_on_stop(ts.syscall_nr, socket);
 }
 
+static size_t attach_count_traced(const struct attach *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (a->threads[i]->state != ATTACH_GONE)
+			n++;
+	return n;
+}
+
+/* Does any thread still owe us a stop we asked for? */
+static bool attach_any_pending(const struct attach *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->threads[i]->state != ATTACH_GONE && a->threads[i]->interrupt_pending)
+			return true;
+	return false;
+}
+
+/* Release, in the order that keeps every promise to the target:
+ * - a thread held in a stop of ours is detached at once;
+ * - a thread blocked in a call a stop would break (epoll_wait, semop,
+ *   sigtimedwait, io_getevents, socket calls: attach_stop_would_break) is
+ *   not asked to stop at all.  It stays seized, running undisturbed, and
+ *   the kernel detaches it when pprobe exits (exit_ptrace() unlinks a
+ *   tracee that is not in a stop without stopping or waking it).  Until
+ *   then any stop it reports (a signal for it, a job-control stop, a new
+ *   thread) is answered with a detach (attach_service, attach_fini);
+ * - every other thread is asked to stop (PTRACE_INTERRUPT) and detached
+ *   at its stop.  Its call, if any, is one the kernel restarts, so a stop
+ *   that comes too late to be seen (a thread that cannot run: a frozen or
+ *   throttled cgroup, uninterruptible sleep) costs it nothing: when pprobe
+ *   exits, the kernel drops the request it had not yet answered.
+ * A thread whose stop is still owed after timeout_ms is counted in
+ * stuck_threads, one left alone in left_traced; both stay in the table. */
 void attach_release_all(struct attach *a, int timeout_ms)
 {
 	/* Thousands of sleeping threads take a while to wake and stop on a
@@ -621,7 +763,12 @@ void attach_release_all(struct attach *a, int timeout_ms)
 	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000 +
 			   (int64_t)a->n * 100000;
 
+	if (a->releasing) {
+		attach_service(a);
+		return;
+	}
 	a->releasing = true;
+	attach_drain(a);
 	for (size_t i = 0; i < a->n; i++) {
 		struct attach_thread *t = a->threads[i];
 
@@ -631,14 +778,19 @@ void attach_release_all(struct attach *a, int timeout_ms)
 			attach_detach_now(a, t, 0);
 			continue;
 		}
-		/* Running or listening: it must report a stop before it can be
-		 * detached.  The handler detaches it when it does. */
-		if (!t->interrupt_pending && ptrace_interrupt(t->tid) == -ESRCH)
+		if (t->interrupt_pending)
+			continue; /* asked already: its stop is on its way */
+		if (t->state == ATTACH_RUNNING && attach_stop_would_break(a, t))
+			continue; /* left to the kernel, undisturbed */
+		/* Running, or listening in a job-control stop: it must report
+		 * a stop before it can be detached.  The handler detaches it
+		 * when it does. */
+		if (ptrace_interrupt(t->tid) == -ESRCH)
 			attach_mark_gone(a, t);
 		else
 			t->interrupt_pending = true;
 	}
-	while (!attach_all_released(a)) {
+	while (attach_any_pending(a)) {
 		int64_t left = deadline - timeutil_mono_ns();
 		struct pollfd pfd = { .fd = a->sigfd, .events = POLLIN };
 
@@ -651,9 +803,31 @@ void attach_release_all(struct attach *a, int timeout_ms)
 			attach_read_signals(a);
 	}
 	a->stuck_threads = 0;
+	a->left_traced = 0;
 	for (size_t i = 0; i < a->n; i++) {
-		if (a->threads[i]->state != ATTACH_GONE)
+		struct attach_thread *t = a->threads[i];
+
+		if (t->state == ATTACH_GONE)
+			continue;
+		if (t->interrupt_pending)
 			a->stuck_threads++;
+		else
+			a->left_traced++;
+	}
+	if (!attach_count_traced(a))
+		attach_fini(a);
+}
+
+void attach_service(struct attach *a)
+{
+	if (a->releasing && a->n)
+		attach_drain(a);
+}
+
+void attach_fini(struct attach *a)
+{
+	attach_service(a);
+	for (size_t i = 0; i < a->n; i++) {
 		attach_mark_gone(a, a->threads[i]);
 		attach_thread_free(a, a->threads[i]);
 	}

@@ -462,6 +462,7 @@ int cmd_dump_run(const struct options *o)
 	if (!err)
 		err = dump_explain(&s, caps, n, &d);
 	session_fetch_end(&s);
+	session_service(&s); /* threads left traced: answer their stops */
 	if (!err)
 		err = waitgraph_find_cycles(&d);
 	if (!err)
