@@ -36,6 +36,8 @@
 #define ATTACH_MAX_PASSES 100
 #define ATTACH_SPIN_NS 30000
 #define ATTACH_EPERM_RETRIES 10
+/* The kernel's internal "restart unless a handler runs" return value. */
+#define ATTACH_ERESTARTNOHAND 514
 
 void attach_init(struct attach *a, pid_t pid, int sigfd)
 {
@@ -193,6 +195,12 @@ static void attach_fix_interrupted_call(struct attach *a, struct attach_thread *
 {
 	struct user_regs_struct regs;
 
+	if (t->eintr_kept) {
+		/* The EINTR is a signal's or a job-control stop's: the thread
+		 * returns to user space with it now. */
+		t->eintr_kept = false;
+		return;
+	}
 	if (ptrace_get_regs(t->tid, &regs) == 0 &&
 	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
 		a->calls_restarted++;
@@ -234,12 +242,13 @@ static bool attach_signal_ignored(pid_t pid, int sig)
  * - a signal that is ignored is discarded when it is sent and wakes no
  *   one; only a tracer makes the kernel queue it (sig_ignored() lets
  *   traced tasks see every signal), and then the call returns EINTR.
- * So an ignored signal's EINTR is turned into a restart, and every other
- * EINTR is made final by setting orig_rax to -1 (the kernel then does no
- * restart processing, and no later stop of ours can take it for the
- * EINTR of its own interrupt).  Exactly as without pprobe, in both
+ * So an ignored signal's EINTR is turned into a restart at once, and any
+ * other is kept: eintr_kept tells the next stop of ours, before the thread
+ * is back in user space, that the EINTR it sees is not its own
+ * (attach_fix_interrupted_call).  Exactly as without pprobe, in both
  * directions (tests/integration/test_safety_release.py, job control). */
-static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t, int sig)
+static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t, int sig,
+				       bool after_group_stop)
 {
 	struct user_regs_struct regs;
 	long nr;
@@ -247,15 +256,29 @@ static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t
 	if (ptrace_get_regs(t->tid, &regs) != 0)
 		return;
 	nr = (long)(long long)regs.orig_rax;
-	if (nr < 0 || (long long)regs.rax != -EINTR || !syscalls_eintr_on_stop(nr, true))
+	if (nr < 0 || !syscalls_eintr_on_stop(nr, true))
 		return;
-	if (sig > 0 && sig != SIGSTOP && attach_signal_ignored(a->pid, sig)) {
+	if ((long long)regs.rax == -ATTACH_ERESTARTNOHAND &&
+	    (sig == 0 || !attach_signal_ignored(a->pid, sig))) {
+		/* Our own stop broke the call and we set it to restart; this
+		 * stop came before it did.  Without us the call would have
+		 * been asleep when this stop came, and ended in EINTR. */
+		regs.rax = (unsigned long long)-EINTR;
+		if (ptrace_set_regs(t->tid, &regs) == 0)
+			t->eintr_kept = true;
+		return;
+	}
+	if ((long long)regs.rax != -EINTR)
+		return;
+	/* The SIGCONT that ended a job-control stop is reported right after
+	 * it, the stop's EINTR still in place: that EINTR stays. */
+	if (sig > 0 && sig != SIGSTOP && !(sig == SIGCONT && after_group_stop) &&
+	    attach_signal_ignored(a->pid, sig)) {
 		if (ptrace_restart_interrupted_call(t->tid, &regs) > 0)
 			a->calls_restarted++;
 		return;
 	}
-	regs.orig_rax = (unsigned long long)-1LL;
-	ptrace_set_regs(t->tid, &regs);
+	t->eintr_kept = true;
 }
 
 /* Any ptrace stop clears a pending PTRACE_INTERRUPT (kernel/signal.c,
@@ -277,6 +300,7 @@ static void attach_thread_reset(struct attach *a, struct attach_thread *t)
 	t->state = ATTACH_RUNNING;
 	t->interrupt_pending = false;
 	t->in_group_stop = false;
+	t->eintr_kept = false;
 	t->cpu_seen = false;
 	t->pending_cpu_ns = 0;
 	t->name[0] = '\0';
@@ -288,6 +312,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 {
 	struct attach_thread *t = attach_find(a, tid);
 	struct ptrace_stop st;
+	bool after_group_stop;
 
 	ptrace_classify(status, &st);
 	if (!t) {
@@ -301,6 +326,8 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			return;
 		}
 	}
+	after_group_stop = t->after_group_stop;
+	t->after_group_stop = false;
 	switch (st.kind) {
 	case PTRACE_KIND_EXITED:
 		attach_mark_gone(a, t);
@@ -326,6 +353,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			/* A new thread's first stop, the end of a group-stop
 			 * (SIGCONT while listening), or the late stop of an
 			 * interrupt we gave up on: run on. */
+			t->after_group_stop = t->state == ATTACH_GROUP_STOPPED;
 			t->state = ATTACH_RUNNING;
 			ptrace_cont(tid, 0);
 		}
@@ -333,7 +361,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 	case PTRACE_KIND_GROUP:
 		/* Someone stopped the process: stay stopped, as without us. */
 		t->in_group_stop = true;
-		attach_settle_foreign_stop(a, t, 0);
+		attach_settle_foreign_stop(a, t, 0, false);
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 			return;
@@ -350,13 +378,19 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		return;
 	case PTRACE_KIND_SIGNAL:
 		a->signals_passed++;
-		attach_settle_foreign_stop(a, t, st.sig);
+		attach_settle_foreign_stop(a, t, st.sig, after_group_stop);
 		if (a->releasing) {
 			attach_detach_now(a, t, st.sig);
 			return;
 		}
 		ptrace_cont(tid, st.sig);
 		attach_reinterrupt(t);
+		/* With no stop of ours to come, a thread given any signal but
+		 * a stop signal (whose group-stop follows) goes back to user
+		 * space, taking its EINTR along. */
+		if (!t->interrupt_pending && st.sig != SIGSTOP && st.sig != SIGTSTP &&
+		    st.sig != SIGTTIN && st.sig != SIGTTOU)
+			t->eintr_kept = false;
 		return;
 	case PTRACE_KIND_CLONE: {
 		unsigned long msg = 0;

@@ -20,7 +20,9 @@ counting EINTR returns.  It installs no signal handler.
   - SIGKILL at release: KILL_ROUNDS short records of a target with
     MORE_THREADS extra epoll_wait threads; each pprobe is SIGKILLed the
     moment any blocked thread is seen in a tracing stop (state 't'), or
-    when it ends.  No call may fail with EINTR.
+    when it ends.  No call may fail with EINTR.  (A blocked thread may be
+    seen stopped: one between two calls is running, and is sampled and
+    released by a stop like any running thread.)
   - A target that cannot run: the fixture (with a thread burning CPU) is
     put in a cpu cgroup allowed 1 ms of CPU a second; THROTTLE_ROUNDS
     records each end while the target is starved.  No call may fail with
@@ -47,6 +49,7 @@ WAIT_S = 2.0
 KILL_ROUNDS = 8
 MORE_THREADS = 150
 THROTTLE_ROUNDS = 4
+THROTTLE_WAIT_S = 5.0
 # x86_64 system call numbers of what the blocked threads sit in.
 BLOCKED_NRS = {232, 128, 220, 208, 45}
 
@@ -88,11 +91,11 @@ def eintr_counts(fixture, what):
     return {k: st["%s_eintr" % k] for k in KINDS}
 
 
-def wait_calls_return(ctx, fixture, what):
+def wait_calls_return(ctx, fixture, what, wait_s=WAIT_S):
     """Every kind returns from its call at least once more (so any EINTR
     from what came before has been counted)."""
     return sh.wait_counters_grow(ctx, fixture, ["%s_calls" % k for k in KINDS], what,
-                                 timeout=WAIT_S * 3 + 10)
+                                 timeout=wait_s * 3 + 10)
 
 
 def delta(a, b):
@@ -225,8 +228,6 @@ def part_kill(ctx):
              % (what, KILL_ROUNDS, seen, d))
     ctx.check(all(v == 0 for v in d.values()),
               "%s: expected no EINTR in any blocked call, got %s" % (what, d))
-    ctx.check(seen == 0, "%s: expected no blocked thread ever to be in a tracing stop, "
-              "%d of %d rounds saw one" % (what, seen, KILL_ROUNDS))
     ctx.check_target_healthy(fixture, what)
     fixture.kill()
 
@@ -258,12 +259,17 @@ def part_throttle(ctx):
     if parent is None:
         ctx.note("SKIP part 'target that cannot run': %s" % version)
         return False
-    fixture = ctx.start_fixture("safety_blocked", ["--wait", str(WAIT_S), "--spin", "1"])
+    # Long waits: a thread that returns from its call must run to call
+    # again, which a throttled one cannot do at once.
+    fixture = ctx.start_fixture("safety_blocked", ["--wait", str(THROTTLE_WAIT_S), "--spin",
+                                                   "1"])
     sh.wait_status(fixture, "start")
     tids = blocked_tids(fixture)
     cg = os.path.join(parent, "pprobe-test-%d" % os.getpid())
-    os.mkdir(cg)
     what = "target throttled to 1 ms of CPU a second"
+    # Its status thread is throttled too: counters are read outside.
+    before = eintr_counts(fixture, what)
+    os.mkdir(cg)
     try:
         if version == 1:
             write(os.path.join(cg, "cpu.cfs_period_us"), "1000000")
@@ -271,7 +277,6 @@ def part_throttle(ctx):
         else:
             write(os.path.join(cg, "cpu.max"), "1000 1000000")
         write(os.path.join(cg, "cgroup.procs"), str(fixture.pid))
-        before = eintr_counts(fixture, what)
         for i in range(THROTTLE_ROUNDS):
             out = ctx.new_output("release-throttle")
             wait_blocked(ctx, fixture, tids, what)
@@ -279,7 +284,7 @@ def part_throttle(ctx):
                                   ("wall", "cpu")[i % 2], "-hz", "100", "-o", out], 120)
             ctx.expect_run(res, 0, what)
         write(os.path.join(parent, "cgroup.procs"), str(fixture.pid))
-        wait_calls_return(ctx, fixture, what)
+        wait_calls_return(ctx, fixture, what, THROTTLE_WAIT_S)
         d = delta(before, eintr_counts(fixture, what))
         ctx.note("%s: %d rounds; EINTR per call %s" % (what, THROTTLE_ROUNDS, d))
         ctx.check(all(v == 0 for v in d.values()),
