@@ -16,11 +16,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +38,10 @@
 #define ATTACH_MAX_PASSES 100
 #define ATTACH_SPIN_NS 30000
 #define ATTACH_EPERM_RETRIES 10
+/* A PTRACE_SEIZE blocked this long is interrupted, and tried again after
+ * reaping (attach_seize_bounded), at most ATTACH_SEIZE_TRIES times. */
+#define ATTACH_SEIZE_SLICE_US 20000
+#define ATTACH_SEIZE_TRIES 250
 /* The kernel's internal "restart unless a handler runs" return value. */
 #define ATTACH_ERESTARTNOHAND 514
 
@@ -640,14 +646,69 @@ static void attach_diagnose(struct attach *a, int err, struct attach_diag *diag)
 			 "permission denied even as root (a security module or a dumpable=0 process in another user namespace)");
 }
 
+/* The jump out of a PTRACE_SEIZE that blocks (attach_seize_bounded): set
+ * only while one is in progress.  Signal plumbing, like the signalfd. */
+static sigjmp_buf *attach_seize_jump;
+static volatile sig_atomic_t attach_in_seize;
+
+static void attach_on_alarm(int sig)
+{
+	(void)sig;
+	if (attach_in_seize && attach_seize_jump)
+		siglongjmp(*attach_seize_jump, 1);
+}
+
+/* PTRACE_SEIZE that cannot block for ever.  The kernel's ptrace_attach
+ * waits (interruptibly) for the target's cred_guard_mutex, which an execve
+ * holds while it kills the process's other threads (de_thread) and waits
+ * until they are reaped -- by their tracer, when they are traced: by us,
+ * blocked in this very call.  Neither would ever go on, and Ctrl-C, being
+ * blocked for the signalfd, could not help.  So a SIGALRM comes after
+ * ATTACH_SEIZE_SLICE_US; since the kernel restarts the call after any
+ * handler (-ERESTARTNOINTR), the handler jumps out of it instead.  Then the
+ * threads that exited are reaped (which lets the exec finish), pprobe's
+ * own signals are read (SIGINT or SIGTERM: -EINTR), and the seize is tried
+ * again, ATTACH_SEIZE_TRIES times at most (-ETIMEDOUT).  Should the alarm
+ * land just after a seize succeeded, the retry finds the thread ours
+ * (-EPERM with our TracerPid, which the caller accepts).
+ * tests/integration/test_safety_execloop.py. */
+static int attach_seize_bounded(struct attach *a, pid_t tid)
+{
+	static const struct itimerval off;
+	const struct itimerval slice = { .it_value = { 0, ATTACH_SEIZE_SLICE_US } };
+	sigjmp_buf jump;
+	volatile int tries = 0;
+	int err;
+
+	if (sigsetjmp(jump, 1)) {
+		attach_in_seize = 0;
+		attach_seize_jump = NULL;
+		setitimer(ITIMER_REAL, &off, NULL);
+		attach_drain(a);
+		attach_read_signals(a);
+		if (a->stop_signal)
+			return -EINTR;
+		if (++tries >= ATTACH_SEIZE_TRIES)
+			return -ETIMEDOUT;
+	}
+	attach_seize_jump = &jump;
+	setitimer(ITIMER_REAL, &slice, NULL);
+	attach_in_seize = 1;
+	err = ptrace_seize(tid);
+	attach_in_seize = 0;
+	setitimer(ITIMER_REAL, &off, NULL);
+	attach_seize_jump = NULL;
+	return err;
+}
+
 /* PTRACE_SEIZE, tried again for a short while when refused: a process in
  * the middle of an execve is briefly not traceable (its new credentials and
  * dumpable flag are being installed), and a refusal then is not the
  * user's problem.  A refusal that lasts is. */
-static int attach_seize_retrying(pid_t tid)
+static int attach_seize_retrying(struct attach *a, pid_t tid)
 {
 	struct timespec pause = { 0, 2 * 1000000 };
-	int err = ptrace_seize(tid);
+	int err = attach_seize_bounded(a, tid);
 
 	for (int i = 0; i < ATTACH_EPERM_RETRIES && err == -EPERM; i++) {
 		struct procfs_status st;
@@ -659,7 +720,7 @@ static int attach_seize_retrying(pid_t tid)
 		if (st.state == 'Z' || st.state == 'X')
 			return -ESRCH; /* an exited thread cannot be traced; nor need it be */
 		nanosleep(&pause, NULL);
-		err = ptrace_seize(tid);
+		err = attach_seize_bounded(a, tid);
 	}
 	return err;
 }
@@ -681,10 +742,18 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 
 		if (attach_find(a, tids[i]))
 			continue;
-		err = attach_seize_retrying(tids[i]);
-		if (err == -ESRCH)
+		err = attach_seize_retrying(a, tids[i]);
+		if (err == -ESRCH || (err == -ETIMEDOUT && a->n > 0 && tids[i] != a->pid))
 			continue; /* it exited meanwhile, or is a zombie (the main
-				   * thread after pthread_exit) */
+				   * thread after pthread_exit), or is still
+				   * going away in an exec */
+		if (err == -EINTR) {
+			snprintf(diag->why, sizeof(diag->why), "stopped by %s while attaching",
+				 strsignal(a->stop_signal));
+			diag->err = err;
+			free(tids);
+			return err;
+		}
 		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 &&
 		    st.tracer_pid == getpid())
 			err = 0; /* seized by the kernel as a clone of a thread of ours */
@@ -710,9 +779,12 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 
 int attach_seize_all(struct attach *a, struct attach_diag *diag)
 {
+	struct sigaction alarm = { .sa_handler = attach_on_alarm }, old_alarm;
 	int r = 0;
 
 	memset(diag, 0, sizeof(*diag));
+	sigemptyset(&alarm.sa_mask);
+	sigaction(SIGALRM, &alarm, &old_alarm);
 	for (int pass = 0; pass < ATTACH_MAX_PASSES; pass++) {
 		r = attach_seize_pass(a, diag);
 		if (r < 0)
@@ -721,6 +793,7 @@ int attach_seize_all(struct attach *a, struct attach_diag *diag)
 		if (r == 0)
 			break;
 	}
+	sigaction(SIGALRM, &old_alarm, NULL);
 	if (r < 0) {
 		attach_release_all(a, 100);
 		attach_fini(a);

@@ -24,7 +24,8 @@ set(PPROBE_SAFETY_TESTS
   safety_outfile 90
   safety_limits 240
   safety_release 240
-  safety_fifo 180)
+  safety_fifo 180
+  safety_execloop 300)
 
 pprobe_integration_tests(safety ${PPROBE_SAFETY_TESTS})
 set_property(TEST integration.safety_kill integration.safety_limits APPEND PROPERTY LABELS long)
