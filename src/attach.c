@@ -16,11 +16,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,11 +31,19 @@
 #include "pprobe/error.h"
 #include "pprobe/procfs.h"
 #include "pprobe/ptrace.h"
+#include "pprobe/syscalls.h"
+#include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
 
 #define ATTACH_MAX_PASSES 100
 #define ATTACH_SPIN_NS 30000
 #define ATTACH_EPERM_RETRIES 10
+/* A PTRACE_SEIZE blocked this long is interrupted, and tried again after
+ * reaping (attach_seize_bounded), at most ATTACH_SEIZE_TRIES times. */
+#define ATTACH_SEIZE_SLICE_US 20000
+#define ATTACH_SEIZE_TRIES 250
+/* The kernel's internal "restart unless a handler runs" return value. */
+#define ATTACH_ERESTARTNOHAND 514
 
 void attach_init(struct attach *a, pid_t pid, int sigfd)
 {
@@ -47,6 +57,19 @@ static size_t attach_hash(pid_t tid, size_t cap)
 	return ((uint32_t)tid * 2654435761u) & (cap - 1);
 }
 
+/* Put threads[i] into an index of capacity cap (a power of two with a
+ * free slot: the load is kept at one half at most). */
+static void attach_index_put(int *idx, size_t cap, pid_t tid, size_t i)
+{
+	size_t h = attach_hash(tid, cap);
+
+	while (idx[h] >= 0)
+		h = (h + 1) & (cap - 1);
+	idx[h] = (int)i;
+}
+
+/* Build a new index of capacity cap over threads[0..n).  On failure the
+ * old index is kept as it was: it still maps every thread it held. */
 static int attach_index_rebuild(struct attach *a, size_t cap)
 {
 	int *idx = malloc(cap * sizeof(*idx));
@@ -55,16 +78,12 @@ static int attach_index_rebuild(struct attach *a, size_t cap)
 		return -ENOMEM;
 	for (size_t i = 0; i < cap; i++)
 		idx[i] = -1;
-	for (size_t i = 0; i < a->n; i++) {
-		size_t h = attach_hash(a->threads[i]->tid, cap);
-
-		while (idx[h] >= 0)
-			h = (h + 1) & (cap - 1);
-		idx[h] = (int)i;
-	}
+	for (size_t i = 0; i < a->n; i++)
+		attach_index_put(idx, cap, a->threads[i]->tid, i);
 	free(a->index);
 	a->index = idx;
 	a->index_cap = cap;
+	a->index_rebuilds++;
 	return 0;
 }
 
@@ -79,6 +98,11 @@ struct attach_thread *attach_find(struct attach *a, pid_t tid)
 	return NULL;
 }
 
+/* Add a thread: one slot of the index, so adding is O(1); the index is
+ * rebuilt only when it doubles (amortized O(1) too).  If doubling fails,
+ * the thread still goes in while the old index has room below a
+ * three-quarter load (probing stays short and a free slot remains);
+ * beyond that the add fails, and nothing has changed. */
 static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 {
 	struct attach_thread *t = attach_find(a, tid);
@@ -94,19 +118,18 @@ static struct attach_thread *attach_add(struct attach *a, pid_t tid)
 		a->threads = nv;
 		a->cap = ncap;
 	}
+	if ((a->n + 1) * 2 > a->index_cap &&
+	    attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128) != 0 &&
+	    (a->n + 1) * 4 > a->index_cap * 3)
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->tid = tid;
 	t->sched_fd = -1;
 	t->stat_fd = -1;
+	attach_index_put(a->index, a->index_cap, tid, a->n);
 	a->threads[a->n++] = t;
-	if ((a->n * 2 > a->index_cap && attach_index_rebuild(a, a->index_cap ? a->index_cap * 2 : 128)) ||
-	    attach_index_rebuild(a, a->index_cap)) {
-		a->n--;
-		free(t);
-		return NULL;
-	}
 	return t;
 }
 
@@ -148,23 +171,120 @@ void attach_compact(struct attach *a)
 			a->threads[j++] = a->threads[i];
 	}
 	if (j != a->n) {
+		/* Entries moved: re-index them in place, which needs no
+		 * memory and so cannot fail half-way. */
 		a->n = j;
-		attach_index_rebuild(a, a->index_cap);
+		for (size_t h = 0; h < a->index_cap; h++)
+			a->index[h] = -1;
+		for (size_t i = 0; i < a->n; i++)
+			attach_index_put(a->index, a->index_cap, a->threads[i]->tid, i);
 	}
 }
 
 /* While releasing, every stop is a chance to detach: the signal of a
- * signal-delivery-stop goes with the detach, so it is still delivered. */
+ * signal-delivery-stop goes with the detach, so it is still delivered.
+ * A call our interrupt broke was set to restart when the stop was first
+ * seen (attach_fix_interrupted_call). */
 static void attach_detach_now(struct attach *a, struct attach_thread *t, int sig)
+{
+	ptrace_detach(t->tid, sig);
+	attach_mark_gone(a, t);
+}
+
+/* A stop of ours (PTRACE_INTERRUPT) broke t's blocked call with EINTR:
+ * make the kernel restart it (ptrace.h), at once, the moment the stop is
+ * seen and before anything else is done with the thread.  Should pprobe
+ * be killed while t is held in the stop, t then runs on as if never
+ * stopped: the time a thread carries our EINTR is the few microseconds
+ * between its stop and this call (tests/integration/test_safety_release.py). */
+static void attach_fix_interrupted_call(struct attach *a, struct attach_thread *t)
 {
 	struct user_regs_struct regs;
 
-	/* Our interrupt may have broken a blocked call (see ptrace.h). */
-	if (sig == 0 && ptrace_get_regs(t->tid, &regs) == 0 &&
+	if (t->eintr_kept) {
+		/* The EINTR is a signal's or a job-control stop's: the thread
+		 * returns to user space with it now. */
+		t->eintr_kept = false;
+		return;
+	}
+	if (ptrace_get_regs(t->tid, &regs) == 0 &&
 	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
 		a->calls_restarted++;
-	ptrace_detach(t->tid, sig);
-	attach_mark_gone(a, t);
+}
+
+/* Is signal sig of process pid discarded, with no handler and no
+ * default action (SIG_IGN, or SIG_DFL of a signal whose default is to
+ * ignore it)?  From /proc/PID/status's SigIgn and SigCgt masks. */
+static bool attach_signal_ignored(pid_t pid, int sig)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long ign = 0, cgt = 0, bit;
+
+	if (sig < 1 || sig > 64)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (procfs_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	p = strstr(buf, "\nSigIgn:");
+	if (!p || sscanf(p + 8, "%llx", &ign) != 1)
+		return false;
+	p = strstr(buf, "\nSigCgt:");
+	if (!p || sscanf(p + 8, "%llx", &cgt) != 1)
+		return false;
+	bit = 1ULL << (sig - 1);
+	if (ign & bit)
+		return true;
+	return !(cgt & bit) &&
+	       (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT);
+}
+
+/* t is in a stop that is not ours -- a signal-delivery-stop for sig, or
+ * a group-stop (sig 0) -- and its blocked call may have returned EINTR
+ * because of it.  Without a tracer:
+ * - a stop signal, or a group-stop, ends epoll_wait, sigtimedwait, semop,
+ *   io_getevents and socket calls with timeouts in EINTR once the process
+ *   is continued (signal(7), "Interruption of system calls ... by stop
+ *   signals"); so does a signal that has a handler;
+ * - a signal that is ignored is discarded when it is sent and wakes no
+ *   one; only a tracer makes the kernel queue it (sig_ignored() lets
+ *   traced tasks see every signal), and then the call returns EINTR.
+ * So an ignored signal's EINTR is turned into a restart at once, and any
+ * other is kept: eintr_kept tells the next stop of ours, before the thread
+ * is back in user space, that the EINTR it sees is not its own
+ * (attach_fix_interrupted_call).  Exactly as without pprobe, in both
+ * directions (tests/integration/test_safety_release.py, job control). */
+static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t, int sig,
+				       bool after_group_stop)
+{
+	struct user_regs_struct regs;
+	long nr;
+
+	if (ptrace_get_regs(t->tid, &regs) != 0)
+		return;
+	nr = (long)(long long)regs.orig_rax;
+	if (nr < 0 || !syscalls_eintr_on_stop(nr, true))
+		return;
+	if ((long long)regs.rax == -ATTACH_ERESTARTNOHAND &&
+	    (sig == 0 || !attach_signal_ignored(a->pid, sig))) {
+		/* Our own stop broke the call and we set it to restart; this
+		 * stop came before it did.  Without us the call would have
+		 * been asleep when this stop came, and ended in EINTR. */
+		regs.rax = (unsigned long long)-EINTR;
+		if (ptrace_set_regs(t->tid, &regs) == 0)
+			t->eintr_kept = true;
+		return;
+	}
+	if ((long long)regs.rax != -EINTR)
+		return;
+	/* The SIGCONT that ended a job-control stop is reported right after
+	 * it, the stop's EINTR still in place: that EINTR stays. */
+	if (sig > 0 && sig != SIGSTOP && !(sig == SIGCONT && after_group_stop) &&
+	    attach_signal_ignored(a->pid, sig)) {
+		if (ptrace_restart_interrupted_call(t->tid, &regs) > 0)
+			a->calls_restarted++;
+		return;
+	}
+	t->eintr_kept = true;
 }
 
 /* Any ptrace stop clears a pending PTRACE_INTERRUPT (kernel/signal.c,
@@ -186,6 +306,7 @@ static void attach_thread_reset(struct attach *a, struct attach_thread *t)
 	t->state = ATTACH_RUNNING;
 	t->interrupt_pending = false;
 	t->in_group_stop = false;
+	t->eintr_kept = false;
 	t->cpu_seen = false;
 	t->pending_cpu_ns = 0;
 	t->name[0] = '\0';
@@ -197,6 +318,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 {
 	struct attach_thread *t = attach_find(a, tid);
 	struct ptrace_stop st;
+	bool after_group_stop;
 
 	ptrace_classify(status, &st);
 	if (!t) {
@@ -210,6 +332,8 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			return;
 		}
 	}
+	after_group_stop = t->after_group_stop;
+	t->after_group_stop = false;
 	switch (st.kind) {
 	case PTRACE_KIND_EXITED:
 		attach_mark_gone(a, t);
@@ -222,6 +346,10 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		return;
 	case PTRACE_KIND_INTERRUPT:
 		t->in_group_stop = false;
+		/* Ours (asked for now, or late), or a new thread's first stop,
+		 * or the end of a group-stop (whose EINTR was settled when it
+		 * began): only our interrupt leaves a bare -EINTR here. */
+		attach_fix_interrupted_call(a, t);
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 		} else if (t->interrupt_pending) {
@@ -231,6 +359,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			/* A new thread's first stop, the end of a group-stop
 			 * (SIGCONT while listening), or the late stop of an
 			 * interrupt we gave up on: run on. */
+			t->after_group_stop = t->state == ATTACH_GROUP_STOPPED;
 			t->state = ATTACH_RUNNING;
 			ptrace_cont(tid, 0);
 		}
@@ -238,6 +367,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 	case PTRACE_KIND_GROUP:
 		/* Someone stopped the process: stay stopped, as without us. */
 		t->in_group_stop = true;
+		attach_settle_foreign_stop(a, t, 0, false);
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 			return;
@@ -254,12 +384,19 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		return;
 	case PTRACE_KIND_SIGNAL:
 		a->signals_passed++;
+		attach_settle_foreign_stop(a, t, st.sig, after_group_stop);
 		if (a->releasing) {
 			attach_detach_now(a, t, st.sig);
 			return;
 		}
 		ptrace_cont(tid, st.sig);
 		attach_reinterrupt(t);
+		/* With no stop of ours to come, a thread given any signal but
+		 * a stop signal (whose group-stop follows) goes back to user
+		 * space, taking its EINTR along. */
+		if (!t->interrupt_pending && st.sig != SIGSTOP && st.sig != SIGTSTP &&
+		    st.sig != SIGTTIN && st.sig != SIGTTOU)
+			t->eintr_kept = false;
 		return;
 	case PTRACE_KIND_CLONE: {
 		unsigned long msg = 0;
@@ -509,14 +646,69 @@ static void attach_diagnose(struct attach *a, int err, struct attach_diag *diag)
 			 "permission denied even as root (a security module or a dumpable=0 process in another user namespace)");
 }
 
+/* The jump out of a PTRACE_SEIZE that blocks (attach_seize_bounded): set
+ * only while one is in progress.  Signal plumbing, like the signalfd. */
+static sigjmp_buf *attach_seize_jump;
+static volatile sig_atomic_t attach_in_seize;
+
+static void attach_on_alarm(int sig)
+{
+	(void)sig;
+	if (attach_in_seize && attach_seize_jump)
+		siglongjmp(*attach_seize_jump, 1);
+}
+
+/* PTRACE_SEIZE that cannot block for ever.  The kernel's ptrace_attach
+ * waits (interruptibly) for the target's cred_guard_mutex, which an execve
+ * holds while it kills the process's other threads (de_thread) and waits
+ * until they are reaped -- by their tracer, when they are traced: by us,
+ * blocked in this very call.  Neither would ever go on, and Ctrl-C, being
+ * blocked for the signalfd, could not help.  So a SIGALRM comes after
+ * ATTACH_SEIZE_SLICE_US; since the kernel restarts the call after any
+ * handler (-ERESTARTNOINTR), the handler jumps out of it instead.  Then the
+ * threads that exited are reaped (which lets the exec finish), pprobe's
+ * own signals are read (SIGINT or SIGTERM: -EINTR), and the seize is tried
+ * again, ATTACH_SEIZE_TRIES times at most (-ETIMEDOUT).  Should the alarm
+ * land just after a seize succeeded, the retry finds the thread ours
+ * (-EPERM with our TracerPid, which the caller accepts).
+ * tests/integration/test_safety_execloop.py. */
+static int attach_seize_bounded(struct attach *a, pid_t tid)
+{
+	static const struct itimerval off;
+	const struct itimerval slice = { .it_value = { 0, ATTACH_SEIZE_SLICE_US } };
+	sigjmp_buf jump;
+	volatile int tries = 0;
+	int err;
+
+	if (sigsetjmp(jump, 1)) {
+		attach_in_seize = 0;
+		attach_seize_jump = NULL;
+		setitimer(ITIMER_REAL, &off, NULL);
+		attach_drain(a);
+		attach_read_signals(a);
+		if (a->stop_signal)
+			return -EINTR;
+		if (++tries >= ATTACH_SEIZE_TRIES)
+			return -ETIMEDOUT;
+	}
+	attach_seize_jump = &jump;
+	setitimer(ITIMER_REAL, &slice, NULL);
+	attach_in_seize = 1;
+	err = ptrace_seize(tid);
+	attach_in_seize = 0;
+	setitimer(ITIMER_REAL, &off, NULL);
+	attach_seize_jump = NULL;
+	return err;
+}
+
 /* PTRACE_SEIZE, tried again for a short while when refused: a process in
  * the middle of an execve is briefly not traceable (its new credentials and
  * dumpable flag are being installed), and a refusal then is not the
  * user's problem.  A refusal that lasts is. */
-static int attach_seize_retrying(pid_t tid)
+static int attach_seize_retrying(struct attach *a, pid_t tid)
 {
 	struct timespec pause = { 0, 2 * 1000000 };
-	int err = ptrace_seize(tid);
+	int err = attach_seize_bounded(a, tid);
 
 	for (int i = 0; i < ATTACH_EPERM_RETRIES && err == -EPERM; i++) {
 		struct procfs_status st;
@@ -528,7 +720,7 @@ static int attach_seize_retrying(pid_t tid)
 		if (st.state == 'Z' || st.state == 'X')
 			return -ESRCH; /* an exited thread cannot be traced; nor need it be */
 		nanosleep(&pause, NULL);
-		err = ptrace_seize(tid);
+		err = attach_seize_bounded(a, tid);
 	}
 	return err;
 }
@@ -550,10 +742,18 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 
 		if (attach_find(a, tids[i]))
 			continue;
-		err = attach_seize_retrying(tids[i]);
-		if (err == -ESRCH)
+		err = attach_seize_retrying(a, tids[i]);
+		if (err == -ESRCH || (err == -ETIMEDOUT && a->n > 0 && tids[i] != a->pid))
 			continue; /* it exited meanwhile, or is a zombie (the main
-				   * thread after pthread_exit) */
+				   * thread after pthread_exit), or is still
+				   * going away in an exec */
+		if (err == -EINTR) {
+			snprintf(diag->why, sizeof(diag->why), "stopped by %s while attaching",
+				 strsignal(a->stop_signal));
+			diag->err = err;
+			free(tids);
+			return err;
+		}
 		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 &&
 		    st.tracer_pid == getpid())
 			err = 0; /* seized by the kernel as a clone of a thread of ours */
@@ -579,9 +779,12 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 
 int attach_seize_all(struct attach *a, struct attach_diag *diag)
 {
+	struct sigaction alarm = { .sa_handler = attach_on_alarm }, old_alarm;
 	int r = 0;
 
 	memset(diag, 0, sizeof(*diag));
+	sigemptyset(&alarm.sa_mask);
+	sigaction(SIGALRM, &alarm, &old_alarm);
 	for (int pass = 0; pass < ATTACH_MAX_PASSES; pass++) {
 		r = attach_seize_pass(a, diag);
 		if (r < 0)
@@ -590,8 +793,10 @@ int attach_seize_all(struct attach *a, struct attach_diag *diag)
 		if (r == 0)
 			break;
 	}
+	sigaction(SIGALRM, &old_alarm, NULL);
 	if (r < 0) {
 		attach_release_all(a, 100);
+		attach_fini(a);
 		if (!diag->err) {
 			diag->err = r;
 			snprintf(diag->why, sizeof(diag->why), "%s", error_str(r));
@@ -606,14 +811,58 @@ int attach_seize_all(struct attach *a, struct attach_diag *diag)
 	return 0;
 }
 
-static bool attach_all_released(const struct attach *a)
+/* Would a stop break t's call?  It is blocked, by /proc/PID/task/TID/
+ * syscall, in one of the calls that fail with EINTR when stopped
+ * (syscalls_eintr_on_stop). */
+static bool attach_stop_would_break(const struct attach *a, const struct attach_thread *t)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (a->threads[i]->state != ATTACH_GONE)
-			return false;
-	return true;
+	char path[96], buf[512];
+	struct threadstate ts;
+	bool socket;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)a->pid, (int)t->tid);
+	if (procfs_read_file(path, buf, sizeof(buf)) <= 0 ||
+	    threadstate_parse_syscall(buf, &ts) != 0 || !ts.blocked_known || ts.syscall_nr < 0)
+		return false;
+	socket = ts.args[0] < 65536 && threadstate_fd_is_socket(t->tid, (int)ts.args[0]);
+	return syscalls_eintr_on_stop(ts.syscall_nr, socket);
 }
 
+static size_t attach_count_traced(const struct attach *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (a->threads[i]->state != ATTACH_GONE)
+			n++;
+	return n;
+}
+
+/* Does any thread still owe us a stop we asked for? */
+static bool attach_any_pending(const struct attach *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->threads[i]->state != ATTACH_GONE && a->threads[i]->interrupt_pending)
+			return true;
+	return false;
+}
+
+/* Release, in the order that keeps every promise to the target:
+ * - a thread held in a stop of ours is detached at once;
+ * - a thread blocked in a call a stop would break (epoll_wait, semop,
+ *   sigtimedwait, io_getevents, socket calls: attach_stop_would_break) is
+ *   not asked to stop at all.  It stays seized, running undisturbed, and
+ *   the kernel detaches it when pprobe exits (exit_ptrace() unlinks a
+ *   tracee that is not in a stop without stopping or waking it).  Until
+ *   then any stop it reports (a signal for it, a job-control stop, a new
+ *   thread) is answered with a detach (attach_service, attach_fini);
+ * - every other thread is asked to stop (PTRACE_INTERRUPT) and detached
+ *   at its stop.  Its call, if any, is one the kernel restarts, so a stop
+ *   that comes too late to be seen (a thread that cannot run: a frozen or
+ *   throttled cgroup, uninterruptible sleep) costs it nothing: when pprobe
+ *   exits, the kernel drops the request it had not yet answered.
+ * A thread whose stop is still owed after timeout_ms is counted in
+ * stuck_threads, one left alone in left_traced; both stay in the table. */
 void attach_release_all(struct attach *a, int timeout_ms)
 {
 	/* Thousands of sleeping threads take a while to wake and stop on a
@@ -621,7 +870,12 @@ void attach_release_all(struct attach *a, int timeout_ms)
 	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000 +
 			   (int64_t)a->n * 100000;
 
+	if (a->releasing) {
+		attach_service(a);
+		return;
+	}
 	a->releasing = true;
+	attach_drain(a);
 	for (size_t i = 0; i < a->n; i++) {
 		struct attach_thread *t = a->threads[i];
 
@@ -631,14 +885,19 @@ void attach_release_all(struct attach *a, int timeout_ms)
 			attach_detach_now(a, t, 0);
 			continue;
 		}
-		/* Running or listening: it must report a stop before it can be
-		 * detached.  The handler detaches it when it does. */
-		if (!t->interrupt_pending && ptrace_interrupt(t->tid) == -ESRCH)
+		if (t->interrupt_pending)
+			continue; /* asked already: its stop is on its way */
+		if (t->state == ATTACH_RUNNING && attach_stop_would_break(a, t))
+			continue; /* left to the kernel, undisturbed */
+		/* Running, or listening in a job-control stop: it must report
+		 * a stop before it can be detached.  The handler detaches it
+		 * when it does. */
+		if (ptrace_interrupt(t->tid) == -ESRCH)
 			attach_mark_gone(a, t);
 		else
 			t->interrupt_pending = true;
 	}
-	while (!attach_all_released(a)) {
+	while (attach_any_pending(a)) {
 		int64_t left = deadline - timeutil_mono_ns();
 		struct pollfd pfd = { .fd = a->sigfd, .events = POLLIN };
 
@@ -651,9 +910,31 @@ void attach_release_all(struct attach *a, int timeout_ms)
 			attach_read_signals(a);
 	}
 	a->stuck_threads = 0;
+	a->left_traced = 0;
 	for (size_t i = 0; i < a->n; i++) {
-		if (a->threads[i]->state != ATTACH_GONE)
+		struct attach_thread *t = a->threads[i];
+
+		if (t->state == ATTACH_GONE)
+			continue;
+		if (t->interrupt_pending)
 			a->stuck_threads++;
+		else
+			a->left_traced++;
+	}
+	if (!attach_count_traced(a))
+		attach_fini(a);
+}
+
+void attach_service(struct attach *a)
+{
+	if (a->releasing && a->n)
+		attach_drain(a);
+}
+
+void attach_fini(struct attach *a)
+{
+	attach_service(a);
+	for (size_t i = 0; i < a->n; i++) {
 		attach_mark_gone(a, a->threads[i]);
 		attach_thread_free(a, a->threads[i]);
 	}

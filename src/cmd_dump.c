@@ -141,10 +141,9 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 		struct dump_capture *c = &caps[i];
 
 		if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_STOPPED) {
+			/* A call our stop broke was set to restart when the
+			 * stop was seen (attach.c). */
 			if (snapshot_capture(&c->snap, c->tid, &s->maps) == 0) {
-				struct user_regs_struct regs = c->snap.regs;
-
-				ptrace_restart_interrupted_call(c->t->tid, &regs);
 				c->captured = true;
 				dump_read_futex(c);
 			}
@@ -486,6 +485,7 @@ int cmd_dump_run(const struct options *o)
 	if (!err)
 		err = dump_explain(&s, caps, n, &d);
 	session_fetch_end(&s);
+	session_service(&s); /* threads left traced: answer their stops */
 	if (!err)
 		err = waitgraph_find_cycles(&d);
 	if (!err)

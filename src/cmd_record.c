@@ -311,6 +311,7 @@ int cmd_record_run(const struct options *o)
 			r.s.att.stuck_threads);
 	if (!err)
 		err = record_fetch_debuginfo(&r);
+	session_service(&r.s); /* threads left traced: answer their stops */
 	if (!err)
 		err = stacks_finish(&r.st);
 	if (!err)

@@ -119,7 +119,10 @@ int elfimage_open_file(const char *open_path, const char *name, struct elfimage 
 	void *data;
 	int fd, err;
 
-	fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	/* The path is the target's: O_NONBLOCK so that a FIFO or device
+	 * planted in place of a library opens at once (and is refused below,
+	 * not being a regular file). */
+	fd = open(open_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {

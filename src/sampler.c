@@ -242,12 +242,9 @@ static int sampler_capture_stopped(struct sampler *sp, struct attach_thread *t)
 
 	if (err)
 		return err;
+	/* A call our stop broke was set to restart when the stop was seen
+	 * (attach.c). */
 	err = snapshot_capture(&sp->snap, t->tid, &sp->s->maps);
-	if (!err) {
-		struct user_regs_struct regs = sp->snap.regs;
-
-		ptrace_restart_interrupted_call(t->tid, &regs);
-	}
 	attach_resume_thread(&sp->s->att, t);
 	sp->snap.stop_ns = timeutil_mono_ns() - t0;
 	sampler_note_stop(sp, sp->snap.stop_ns);

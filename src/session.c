@@ -203,10 +203,11 @@ int session_fetch_begin(struct session *s, FILE *log)
 	/* Threads that could not be detached (uninterruptible sleep) are
 	 * still traced, and stop as soon as they wake until pprobe exits:
 	 * then pprobe has no time to spend on the network. */
-	if (s->att.stuck_threads) {
+	if (s->att.stuck_threads || s->att.left_traced) {
 		if (log)
 			fprintf(log, "pprobe: not fetching debug info from debuginfod: %u threads are "
-				"still traced until pprobe exits\n", s->att.stuck_threads);
+				"still traced until pprobe exits\n",
+				s->att.stuck_threads + s->att.left_traced);
 		return 0;
 	}
 	if (!s->fetch_ready) {
@@ -274,9 +275,17 @@ void session_release(struct session *s)
 	}
 }
 
+void session_service(struct session *s)
+{
+	attach_service(&s->att);
+}
+
 void session_close(struct session *s)
 {
 	session_release(s);
+	/* Threads left traced by the release are detached by the kernel as
+	 * pprobe exits, which the commands do right after this. */
+	attach_fini(&s->att);
 	unwind_free(s->unw);
 	s->unw = NULL;
 	symbolize_free(s->sym);

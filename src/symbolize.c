@@ -10,15 +10,21 @@
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <libelf.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "pprobe/debugfetch.h"
 #include "pprobe/demangle.h"
@@ -71,9 +77,112 @@ static void symbolize_cu_indexes_free(struct symbolize_module *m)
 
 static char *debuginfo_path;
 
+/* Open path for reading without ever blocking: O_NONBLOCK (a FIFO or a
+ * device the target planted opens at once), then only a regular file is
+ * kept.  The descriptor is left non-blocking; for a regular file that
+ * changes nothing.  -1 if it is not one. */
+static int symbolize_open_regular(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Is the file open on fd the debug file mod asks for?  By build ID when
+ * the module has one, else by the .gnu_debuglink CRC (zlib's CRC-32, the
+ * one the link records), reading at most the size fstat gave. */
+static bool symbolize_debug_file_matches(Dwfl_Module *mod, int fd, const struct stat *st,
+					 GElf_Word crc)
+{
+	const unsigned char *want;
+	GElf_Addr vaddr;
+	int want_len = dwfl_module_build_id(mod, &want, &vaddr);
+
+	if (want_len > 0) {
+		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		const void *got = NULL;
+		ssize_t got_len = elf ? dwelf_elf_gnu_build_id(elf, &got) : -1;
+		bool same = got_len == want_len && !memcmp(got, want, (size_t)want_len);
+
+		elf_end(elf);
+		return same;
+	}
+	if (crc != 0) {
+		unsigned char buf[65536];
+		uLong sum = crc32(0L, Z_NULL, 0);
+		off_t off = 0;
+
+		while (off < st->st_size) {
+			ssize_t r = pread(fd, buf, sizeof(buf), off);
+
+			if (r <= 0)
+				return false;
+			sum = crc32(sum, buf, (uInt)r);
+			off += r;
+		}
+		return (GElf_Word)sum == crc;
+	}
+	return false;
+}
+
+/* libdwfl's find_debuginfo callback.  The standard one opens the
+ * .gnu_debuglink candidates beside the library with a plain open(): a
+ * FIFO planted there by the target blocks pprobe in open() while every
+ * thread is traced (tests/integration/test_safety_badelf.py).  Here: the
+ * build-ID directories (this machine's, under /usr/lib/debug) as libdwfl
+ * looks there; then the debuglink name in the library's directory, its
+ * .debug/ and /usr/lib/debug/DIR, each opened with O_NONBLOCK, kept only
+ * if it is a regular file whose build ID (or CRC) matches; last, the
+ * standard search with no file name or link, which is the debuginfod
+ * query alone when a fetch is on (session_fetch_begin). */
+static int symbolize_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				    Dwarf_Addr base, const char *file_name,
+				    const char *debuglink_file, GElf_Word debuglink_crc,
+				    char **debuginfo_file_name)
+{
+	char *copy, *dir;
+	const char *fmts[] = { "%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s" };
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, NULL, NULL, 0,
+					      debuginfo_file_name);
+
+	if (fd >= 0)
+		return fd;
+	if (file_name && debuglink_file && !strchr(debuglink_file, '/') &&
+	    (copy = strdup(file_name)) != NULL) {
+		dir = dirname(copy);
+		for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]) && fd < 0; i++) {
+			char *path = NULL;
+			struct stat st;
+
+			if (asprintf(&path, fmts[i], dir, debuglink_file) < 0)
+				break;
+			fd = strcmp(path, file_name) ? symbolize_open_regular(path, &st) : -1;
+			if (fd >= 0 && !symbolize_debug_file_matches(mod, fd, &st, debuglink_crc)) {
+				close(fd);
+				fd = -1;
+			}
+			if (fd >= 0)
+				*debuginfo_file_name = path;
+			else
+				free(path);
+		}
+		free(copy);
+		if (fd >= 0)
+			return fd;
+	}
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, NULL, NULL, 0,
+					    debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks symbolize_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = symbolize_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };

@@ -32,6 +32,9 @@ struct attach_thread {
 	enum attach_tstate state;
 	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen yet */
 	bool in_group_stop;     /* job-control stopped: resume with LISTEN, not CONT */
+	bool eintr_kept;        /* its call's EINTR is a signal's or a job-control
+				 * stop's: not to be undone at our next stop */
+	bool after_group_stop;  /* its last stop was the end of a job-control stop */
 	int sched_fd;           /* /proc/PID/task/TID/schedstat, -1 until opened */
 	int stat_fd;            /* /proc/PID/task/TID/stat, -1 until (or unless) kept */
 	uint64_t last_cpu_ns;   /* on-CPU time at the last look */
@@ -58,7 +61,10 @@ struct attach {
 	unsigned threads_exited;
 	unsigned signals_passed;
 	unsigned calls_restarted; /* blocked calls our stop broke, restarted */
-	unsigned stuck_threads; /* could not be stopped to detach (D state) */
+	unsigned stuck_threads; /* asked to stop at release, did not in time */
+	unsigned left_traced;   /* not asked (a stop would break its call): the
+				 * kernel detaches it when pprobe exits */
+	unsigned index_rebuilds; /* times the tid index was rebuilt (grown) */
 	void (*user_free)(void *user); /* frees attach_thread.user; may be NULL */
 };
 
@@ -105,8 +111,21 @@ struct attach_thread *attach_find(struct attach *a, pid_t tid);
  * those entries only; call between ticks. */
 void attach_compact(struct attach *a);
 
-/* Detach every thread (waiting at most timeout_ms for threads to stop so
- * they can be detached) and free the table.  Safe to call twice. */
+/* Detach every thread that can be detached without breaking its call
+ * (waiting at most timeout_ms for the stops it asks for).  Threads blocked
+ * in calls a stop would break are not stopped: they stay seized, running,
+ * until pprobe exits (left_traced); so do threads that did not stop in time
+ * (stuck_threads).  Until then call attach_service() often and exit soon
+ * after attach_fini().  When nothing is left traced the table is freed
+ * here.  A second call only services. */
 void attach_release_all(struct attach *a, int timeout_ms);
+
+/* After the release: answer the stops of threads still traced (each is
+ * detached at its first stop, its signal passed on). */
+void attach_service(struct attach *a);
+
+/* Service once more and free the table.  Threads still traced are
+ * detached by the kernel when pprobe exits, which must follow at once. */
+void attach_fini(struct attach *a);
 
 #endif

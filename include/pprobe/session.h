@@ -69,7 +69,8 @@ void session_poll_maps(struct session *s, int64_t now);
  * thread stopping for a signal, a clone or an exit would wait as long
  * (symbolize_set_fetch).  Commands call it after session_release, or
  * before session_attach.  After a release that left threads traced
- * (att.stuck_threads), fetching stays off, and log says so. */
+ * (att.stuck_threads, att.left_traced), fetching stays off, and log says
+ * so. */
 int session_fetch_begin(struct session *s, FILE *log);
 void session_fetch_end(struct session *s);
 
@@ -83,8 +84,14 @@ int session_fetch_mapped(struct session *s);
  * runs (before seizing, after letting go).  Also sets stop_requested. */
 bool session_stop_requested(struct session *s);
 
-/* Detach every thread (if not yet), then free everything.  Idempotent. */
+/* session_release: detach every thread that can be detached without
+ * breaking its call (attach_release_all; if not yet).  Threads left
+ * traced (att.left_traced, att.stuck_threads) are detached by the kernel
+ * when pprobe exits: after a release, call session_service between steps
+ * (it answers their stops), and exit right after session_close, which
+ * frees everything.  Both idempotent. */
 void session_release(struct session *s);
+void session_service(struct session *s);
 void session_close(struct session *s);
 
 #endif

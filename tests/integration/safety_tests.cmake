@@ -3,7 +3,8 @@
 # sleep end early, leave a thread stopped or traced when it is killed,
 # break job control, trace a child, fail on threads that come and go, on
 # a target that exits, on another tracer, on hostile ELF files, on a
-# planted output path, or on a very large target.  Included from
+# planted output path, or on a very large target, nor release it in a way
+# that breaks a blocked call.  Included from
 # CMakeLists.txt and registered the same way as the others there: run
 # serially, scratch files in tmp/<test>, exit 77 is a skip.  They run
 # against the safety fixtures (fixtures/safety/).  Label "safety"; the
@@ -24,7 +25,10 @@ set(PPROBE_SAFETY_TESTS
   safety_terminal 90
   safety_escape 90
   safety_chroot 60
-  safety_limits 240)
+  safety_limits 240
+  safety_release 240
+  safety_fifo 180
+  safety_execloop 300)
 
 pprobe_integration_tests(safety ${PPROBE_SAFETY_TESTS})
 set_property(TEST integration.safety_kill integration.safety_limits APPEND PROPERTY LABELS long)

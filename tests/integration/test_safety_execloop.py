@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""pprobe never hangs on an exec in a many-threaded target, and stays
+stoppable by SIGINT and SIGTERM (safety: pprobe never hangs).
+
+safety_execloop (fixtures/safety/execloop/) has 50 threads, one of which
+(not the main one) execs the program again every PERIOD_S, generation
+after generation.  An exec kills the other threads and waits until they
+are reaped, by their tracer when they are traced, while it holds the lock
+the kernel's PTRACE_SEIZE waits for: a tracer that seizes at that moment
+waits for the exec, which waits for the tracer.
+
+  - `pprobe dump` and `pprobe -seconds 0.3` (CPU and wall mode), RUNS
+    times in turn: each ends within RUN_BOUND_S, exits 0 (or 2, "no such
+    process", never seen here since the process id survives the exec);
+  - SIGINT and SIGTERM, SIGNAL_RUNS times each, sent to a
+    `pprobe -seconds 60` once it is seen tracing the target: it exits 0
+    within RUN_BOUND_S;
+  - the target keeps going: its generation grows after every run, and
+    nothing traces it at the end.
+"""
+
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+RUNS = 24
+SIGNAL_RUNS = 4
+RUN_BOUND_S = 20
+PERIOD_S = 0.02
+
+
+def generation(fixture):
+    st = harness.read_status(fixture) or {}
+    return st.get("gen", 0)
+
+
+def check_progress(ctx, fixture, what):
+    g = generation(fixture)
+    if not harness.wait_for(lambda: generation(fixture) > g, RUN_BOUND_S):
+        ctx.report("%s: the target made no exec in %d s (generation %d); states %s"
+                   % (what, RUN_BOUND_S, g, harness.task_states(fixture.pid)))
+        return False
+    return True
+
+
+def main(ctx):
+    ctx.require_pprobe()
+    fixture = ctx.start_fixture("safety_execloop", ["--threads", "50", "--period",
+                                                    str(PERIOD_S)])
+    if not check_progress(ctx, fixture, "start"):
+        return
+    kinds = (["dump", "-p", str(fixture.pid), "-format", "json"],
+             ["-p", str(fixture.pid), "-seconds", "0.3", "-hz", "200", "-o", "-",
+              "-format", "folded"],
+             ["-p", str(fixture.pid), "-seconds", "0.3", "-hz", "200", "-mode", "wall", "-o",
+              "-", "-format", "folded"])
+    worst = 0.0
+    for i in range(RUNS):
+        args = kinds[i % len(kinds)]
+        what = "run %d: pprobe %s" % (i + 1, " ".join(args))
+        res = ctx.run_pprobe(args, RUN_BOUND_S)
+        worst = max(worst, res.elapsed)
+        if res.timed_out:
+            ctx.report("%s: did not end within %d s (hung); target states %s"
+                       % (what, RUN_BOUND_S, harness.task_states(fixture.pid)))
+            return
+        ctx.check(res.rc in (0, 2), "%s: expected exit 0, got:\n  %s" % (what, res.describe()))
+        if not check_progress(ctx, fixture, what):
+            return
+    ctx.note("%d runs, the longest %.1f s" % (RUNS, worst))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        for i in range(SIGNAL_RUNS):
+            what = "pprobe -seconds 60 stopped by %s (%d)" % (sig.name, i + 1)
+            out = ctx.new_output("execloop")
+            bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", "60", "-o", out])
+            harness.wait_for(lambda: not bg.alive() or bg.pid in
+                             harness.tracer_pids(fixture.pid).values(),
+                             RUN_BOUND_S, interval=0.001)
+            bg.proc.send_signal(sig)
+            t0 = time.monotonic()
+            res = bg.wait(RUN_BOUND_S)
+            if res.timed_out:
+                ctx.report("%s: did not end within %d s of the signal; target states %s"
+                           % (what, RUN_BOUND_S, harness.task_states(fixture.pid)))
+                return
+            ctx.check(res.rc in (0, 1), "%s: expected exit 0 (or 1 if it came during the "
+                      "attach), got:\n  %s" % (what, res.describe()))
+            ctx.note("%s: ended %.2f s after the signal, exit %d"
+                     % (what, time.monotonic() - t0, res.rc))
+            if not check_progress(ctx, fixture, what):
+                return
+    traced = {t: p for t, p in harness.tracer_pids(fixture.pid).items() if p}
+    ctx.check(not traced, "expected nothing tracing the target at the end, got %s" % traced)
+
+
+if __name__ == "__main__":
+    harness.run(main)
