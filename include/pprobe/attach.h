@@ -59,6 +59,8 @@ struct attach {
 	unsigned signals_passed;
 	unsigned calls_restarted; /* blocked calls our stop broke, restarted */
 	unsigned stuck_threads; /* could not be stopped to detach (D state) */
+	int64_t release_ns;     /* how long attach_release_all took: no thread
+				   stopped for the release stayed stopped longer */
 	void (*user_free)(void *user); /* frees attach_thread.user; may be NULL */
 };
 
