@@ -9,7 +9,8 @@ and counting EINTR returns, other unexpected results and sleeps shorter
 than asked, with a SIGUSR2 handler installed without SA_RESTART (nobody
 sends SIGUSR2).  For PHASE_SECONDS each, without pprobe (the baseline),
 under `pprobe -mode wall -hz 1000`, under `pprobe -hz 1000` (CPU mode) and
-under `pprobe dump` run again and again (at least MIN_DUMPS times):
+under `pprobe dump` run again and again (at least MIN_DUMPS times; a
+record lasts until it has sampled w-spin STOPS times too):
 
   - no call returned EINTR or anything but its normal result;
   - no timed call returned before its timeout (recv: its jiffy-based
@@ -51,6 +52,10 @@ import safetyharness as sh  # noqa: E402
 
 PHASE_SECONDS = 2.5
 MIN_DUMPS = 3
+# A record phase lasts PHASE_SECONDS and until pprobe sampled w-spin STOPS
+# times, at most MAX_WINDOW seconds.
+STOPS = 20
+MAX_WINDOW = 60
 HZ = 1000
 TIMEOUT_MS = {"longsleep": 500}
 DEFAULT_TIMEOUT_MS = 20
@@ -148,8 +153,11 @@ def run_record(ctx, fixture, control, mode):
     what = "pprobe -mode %s -hz %d" % (mode, HZ)
     phase = Phase(fixture, control, what)
     out = ctx.new_output("eintr-" + mode)
-    result = ctx.run_pprobe(["-p", str(fixture.pid), "-seconds", str(PHASE_SECONDS), "-hz",
-                             str(HZ), "-mode", mode, "-v", "-o", out], PHASE_SECONDS + 60)
+    # PHASE_SECONDS, and longer until w-spin was sampled STOPS times: the
+    # first tick loads debug info, for seconds on a busy machine.
+    result = sh.record_until_sampled(ctx, fixture, "w-spin",
+                                     ["-hz", str(HZ), "-mode", mode, "-v", "-o", out],
+                                     STOPS, PHASE_SECONDS, MAX_WINDOW, what)
     # A failed run says nothing of its holds: the other checks still run.
     ok = not result.timed_out and result.rc == 0
     check_phase(ctx, phase, held_by_record(result, what) if ok else float("inf"), what)

@@ -104,8 +104,10 @@ def case_leaderless(ctx):
     for mode in ("cpu", "wall"):
         run = "%s: -mode %s" % (what, mode)
         out = ctx.new_output("leaderless-" + mode)
-        result = ctx.run_pprobe(["-p", str(fixture.pid), "-seconds", "1", "-hz", "200",
-                                 "-mode", mode, "-o", out], 60)
+        # A second, and until ex-spin was sampled STOPS times.
+        result = sh.record_until_sampled(ctx, fixture, "ex-spin",
+                                         ["-hz", "200", "-mode", mode, "-o", out],
+                                         STOPS, 1, WINDOW, run)
         ctx.expect_run(result, 0, run)
         ctx.expect_saved(result, out, run)
         prof = sh.decode(ctx, out, run)
