@@ -18,10 +18,11 @@ record lasts until it has sampled w-spin STOPS times too):
   - no timed call overran its timeout by more than pprobe can explain:
     the largest overshoot of each kind is at most
         control + held + restart + SLACK_MS
-    where control is the largest overshoot of the same kind in a second
+    where control is the largest overshoot of any wait in a second
     safety_waits that pprobe never touches, measured over the same phase
-    (what the machine's load and timer granularity cost a wait, whatever
-    they are); held is the longest time pprobe says it kept a thread
+    (what the machine's load, a stalled virtual CPU and timer granularity
+    cost a wait, whatever they are: any kind, as a stall hits whichever
+    call is under way); held is the longest time pprobe says it kept a thread
     stopped (record: `-v`'s longest stop and its release; dump: the
     largest "frozen_ns"), during which no thread can return; restart is
     one more timeout for the calls that pprobe has the kernel restart
@@ -118,7 +119,8 @@ def check_phase(ctx, phase, held_ms, what):
     overs = {k: after["%s_maxover_us" % k] / 1000.0 for k in TIMED}
     ctrl = {k: control["%s_maxover_us" % k] / 1000.0 for k in TIMED}
     timeout = {k: TIMEOUT_MS.get(k, DEFAULT_TIMEOUT_MS) for k in TIMED}
-    allowed = {k: ctrl[k] + held_ms + (timeout[k] if k in RESTARTED_AFRESH else 0) + SLACK_MS
+    ctrl_max = max(ctrl.values())
+    allowed = {k: ctrl_max + held_ms + (timeout[k] if k in RESTARTED_AFRESH else 0) + SLACK_MS
                for k in TIMED}
     ctx.note("%s: calls %s; largest overshoot (ms) %s; control %s; pprobe held a thread "
              "%.1f ms at most"
@@ -136,9 +138,9 @@ def check_phase(ctx, phase, held_ms, what):
         ctx.check(d["%s_short" % k] == 0, "%s: expected no %s to end before its %d ms "
                   "timeout, %d did" % (what, k, timeout[k], d["%s_short" % k]))
         ctx.check(overs[k] <= allowed[k], "%s: expected every %s to end within +%.1f ms of "
-                  "its %d ms timeout (the control's +%.1f, pprobe's hold %.1f%s, slack %d), "
+                  "its %d ms timeout (the control's worst +%.1f, pprobe's hold %.1f%s, slack %d), "
                   "one took +%.1f ms (a wake-up lost, or a call restarted with its whole "
-                  "timeout)" % (what, k, allowed[k], timeout[k], ctrl[k], held_ms,
+                  "timeout)" % (what, k, allowed[k], timeout[k], ctrl_max, held_ms,
                                ", a restart %d" % timeout[k] if k in RESTARTED_AFRESH else "",
                                SLACK_MS, overs[k]))
     ctx.check(d["sigusr2"] == 0, "%s: expected the SIGUSR2 handler never to run, it ran %d "
