@@ -867,8 +867,8 @@ void attach_release_all(struct attach *a, int timeout_ms)
 {
 	/* Thousands of sleeping threads take a while to wake and stop on a
 	 * couple of CPUs: allow 100 us more per thread. */
-	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000 +
-			   (int64_t)a->n * 100000;
+	int64_t start = timeutil_mono_ns();
+	int64_t deadline = start + (int64_t)timeout_ms * 1000000 + (int64_t)a->n * 100000;
 
 	if (a->releasing) {
 		attach_service(a);
@@ -909,6 +909,7 @@ void attach_release_all(struct attach *a, int timeout_ms)
 		if (poll(&pfd, 1, 1) > 0)
 			attach_read_signals(a);
 	}
+	a->release_ns = timeutil_mono_ns() - start;
 	a->stuck_threads = 0;
 	a->left_traced = 0;
 	for (size_t i = 0; i < a->n; i++) {

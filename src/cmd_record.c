@@ -241,8 +241,15 @@ static void record_report(struct record *r, const char *path, enum record_format
 		fputc('\n', stderr);
 	}
 	if (r->o->verbose) {
+		char longest[32], release[32];
+
 		sampler_format_stats(&r->sp, line, sizeof(line));
-		fprintf(stderr, "pprobe: %s; %" PRIu64 " late ticks\n", line, r->late_ticks);
+		timeutil_format_duration(r->sp.stats.max_stop_ns, longest, sizeof(longest));
+		timeutil_format_duration(r->s.att.release_ns, release, sizeof(release));
+		/* The longest stop and the release bound how long any thread
+		 * waited on pprobe (test_safety_eintr.py allows for them). */
+		fprintf(stderr, "pprobe: %s; %" PRIu64 " late ticks; longest stop %s, release %s\n",
+			line, r->late_ticks, longest, release);
 	}
 	if (r->st.samples_truncated || r->st.frames_unsymbolized)
 		fprintf(stderr, "pprobe: %" PRIu64 " stacks truncated, %" PRIu64

@@ -116,6 +116,8 @@ static void sampler_note_stop(struct sampler *sp, int64_t ns)
 	struct sampler_stats *s = &sp->stats;
 
 	s->total_stop_ns += ns;
+	if (ns > s->max_stop_ns)
+		s->max_stop_ns = ns;
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 1024;
 		int64_t *nv = realloc(s->stop_ns, ncap * sizeof(*nv));

@@ -65,6 +65,8 @@ struct attach {
 	unsigned left_traced;   /* not asked (a stop would break its call): the
 				 * kernel detaches it when pprobe exits */
 	unsigned index_rebuilds; /* times the tid index was rebuilt (grown) */
+	int64_t release_ns;     /* how long attach_release_all took: no thread
+				   stopped for the release stayed stopped longer */
 	void (*user_free)(void *user); /* frees attach_thread.user; may be NULL */
 };
 

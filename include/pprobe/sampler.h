@@ -33,6 +33,7 @@ struct sampler_stats {
 	int64_t *stop_ns; /* every stop's length, for the median and p99 */
 	size_t n, cap;
 	int64_t total_stop_ns;
+	int64_t max_stop_ns; /* the longest: no thread waited longer for a sample */
 	uint64_t samples, reused, passive;
 	uint64_t lost_blocked, lost_timeout, lost_gone, lost_late;
 };

@@ -274,3 +274,41 @@ def kill_quietly(pid, sig=signal.SIGKILL):
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
+
+
+# ---------------------------------------------------------------------------
+# Windows that end on samples taken, not on seconds
+
+
+def voluntary_switches(pid, tid):
+    """The voluntary context switches of task tid of pid, or None.  A
+    thread that spins in user space switches voluntarily only when a tracer
+    stops it (a ptrace stop; being preempted is involuntary): its growth
+    counts pprobe's samples of it (fixtures/safety/common/safetyfix.h)."""
+    text = harness._read("/proc/%d/task/%d/status" % (pid, tid))
+    m = text and re.search(r"^voluntary_ctxt_switches:\s+(\d+)", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def record_until_sampled(ctx, fixture, thread, args, stops, min_seconds, max_seconds, what):
+    """Runs `pprobe -seconds max_seconds ARGS` on fixture and ends it with
+    SIGINT (as Ctrl-C would) once it has stopped the spinning thread named
+    thread at least stops times and min_seconds have passed -- however long
+    a busy machine makes that take, up to max_seconds.  Returns the Result."""
+    tids = [t for t, name in fixture.truth_threads.items() if name == thread]
+    if not tids:
+        raise harness.Failure("%s: no thread %s in %s's truth %s"
+                              % (what, thread, fixture.name, fixture.truth_threads))
+    base = voluntary_switches(fixture.pid, tids[0]) or 0
+    started = time.monotonic()
+    bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(max_seconds)] + list(args))
+
+    def enough():
+        n = voluntary_switches(fixture.pid, tids[0])
+        return not bg.alive() or (n is not None and n - base >= stops and
+                                  time.monotonic() - started >= min_seconds)
+
+    harness.wait_for(enough, max_seconds + 30)
+    if bg.alive():
+        bg.proc.send_signal(signal.SIGINT)
+    return bg.wait(60)

@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """The target exits mid-window (safety guarantee 6).
 
-safety_exit (fixtures/safety/exit/) ends AFTER seconds after ready in one of
-four ways: main returns (exit_group from the main thread), a thread faults
-(SIGSEGV), a thread calls exit(3) (exit_group from a non-main thread), or
-the main thread calls pthread_exit and the other threads follow half a
-second later (the leader is a zombie meanwhile).  For each, under `pprobe
--hz 1000 -seconds WINDOW` in CPU mode (and, for two of them, wall mode):
+safety_exit (fixtures/safety/exit/) ends in one of four ways: main returns
+(exit_group from the main thread), a thread faults (SIGSEGV), a thread
+calls exit(3) (exit_group from a non-main thread), or the main thread calls
+pthread_exit and the other threads follow half a second later (the leader
+is a zombie meanwhile).  It ends AFTER seconds after pprobe has stopped its
+spinning thread STOPS times (--after-stops: the thread counts its own
+ptrace stops), not a fixed time after it started: on a busy machine pprobe
+may take longer than any fixed time to attach and take its first samples
+(its first tick loads debug info), and a target gone by then leaves the
+profile empty for no fault of pprobe's.  For each, under `pprobe -hz 1000
+-seconds WINDOW` in CPU mode (and, for two of them, wall mode):
 
-  - pprobe ends soon after the target, well before WINDOW, with exit 0,
-    says the process exited, and writes a profile that decodes and has
-    samples of the target's spinning thread;
+  - pprobe ends within FINISH_SLACK of the target's end, well before
+    WINDOW, with exit 0, says the process exited, and writes a profile that
+    decodes and has samples of the target's spinning thread (it was
+    stopped for STOPS of them before the countdown began);
   - the target ended the way it meant to: its exit status (0, 3) or the
     signal that killed it (SIGSEGV) is what it would be without pprobe --
     a fatal signal passed on, not swallowed or replaced.
@@ -27,13 +33,18 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 import safetyharness as sh  # noqa: E402
 
 AFTER = 1.0
-WINDOW = 20
+STOPS = 20
+# The fixture waits at most a minute for STOPS (then counts down anyway and
+# says so on stderr): the window and the wait for the target outlast that.
+GATE_TIMEOUT = 60
+WINDOW = GATE_TIMEOUT + 30
 HZ = 1000
 # pprobe must notice the exit and finish within this long of it.
 FINISH_SLACK = 10
@@ -43,22 +54,27 @@ CASES = [("normal", 0, ("cpu", "wall")), ("signal", -signal.SIGSEGV, ("cpu",)),
 
 def case(ctx, how, status, mode):
     what = "pprobe -mode %s -hz %d while the target ends (%s)" % (mode, HZ, how)
-    fixture = ctx.start_fixture("safety_exit", ["--how", how, "--after", str(AFTER)])
+    fixture = ctx.start_fixture("safety_exit", ["--how", how, "--after", str(AFTER),
+                                                "--after-stops", str(STOPS)])
     out = ctx.new_output("exit-%s-%s" % (how, mode))
     bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(WINDOW), "-hz", str(HZ),
                            "-mode", mode, "-o", out])
     try:
-        rc = fixture.proc.wait(timeout=AFTER + 30)
+        rc = fixture.proc.wait(timeout=GATE_TIMEOUT + AFTER + 30)
     except subprocess.TimeoutExpired:
         rc = None
-    result = bg.wait(AFTER + FINISH_SLACK + 30)
+    # When the test saw the target end (no earlier than it did).
+    ended = time.monotonic()
+    result = bg.wait(FINISH_SLACK + 30)
     ctx.check(rc == status, "%s: expected the target to end with %s, got %s; stderr %r"
               % (what, "signal %s" % signal.Signals(-status).name if status < 0
                  else "status %d" % status, rc, fixture.stderr_text()))
     ctx.expect_run(result, 0, what)
-    ctx.check(result.elapsed < AFTER + FINISH_SLACK,
-              "%s: expected pprobe to finish within %d s of the target's end, it ran %.1f s "
-              "(-seconds %d)" % (what, FINISH_SLACK, result.elapsed, WINDOW))
+    finish = bg.started + result.elapsed - ended
+    ctx.check(finish < FINISH_SLACK,
+              "%s: expected pprobe to finish within %d s of the target's end, it finished "
+              "%.1f s after (ran %.1f s of -seconds %d)"
+              % (what, FINISH_SLACK, finish, result.elapsed, WINDOW))
     ctx.expect_saved(result, out, what)
     ctx.check(any("process %d exited" % fixture.pid in line for line in result.stderr_lines()),
               "%s: expected pprobe to say 'process %d exited ...', stderr:%s"
@@ -67,8 +83,8 @@ def case(ctx, how, status, mode):
     ctx.check(not surprises, "%s: unexpected lines on pprobe's stderr: %s" % (what, surprises))
     prof = sh.decode(ctx, out, what)
     spin = prof.select(lambda s: "exit_spin_work" in s.names())
-    ctx.check(spin, "%s: expected samples with exit_spin_work, got:\n%s"
-              % (what, prof.top_stacks()))
+    ctx.check(spin, "%s: expected samples with exit_spin_work, got:\n%s\nfixture stderr %r"
+              % (what, prof.top_stacks(), fixture.stderr_text()))
 
 
 def leader_state(pid):
@@ -88,8 +104,10 @@ def case_leaderless(ctx):
     for mode in ("cpu", "wall"):
         run = "%s: -mode %s" % (what, mode)
         out = ctx.new_output("leaderless-" + mode)
-        result = ctx.run_pprobe(["-p", str(fixture.pid), "-seconds", "1", "-hz", "200",
-                                 "-mode", mode, "-o", out], 60)
+        # A second, and until ex-spin was sampled STOPS times.
+        result = sh.record_until_sampled(ctx, fixture, "ex-spin",
+                                         ["-hz", "200", "-mode", mode, "-o", out],
+                                         STOPS, 1, WINDOW, run)
         ctx.expect_run(result, 0, run)
         ctx.expect_saved(result, out, run)
         prof = sh.decode(ctx, out, run)
