@@ -26,6 +26,7 @@
 #include "pprobe/sampler.h"
 #include "pprobe/session.h"
 #include "pprobe/stacks.h"
+#include "pprobe/termout.h"
 #include "pprobe/textesc.h"
 #include "pprobe/timeutil.h"
 
@@ -45,6 +46,10 @@ struct record {
 	int64_t last_status_ns;
 	bool status_shown;
 	bool tty;
+	/* The status line on a terminal: written while every thread is
+	 * traced, so it never waits (termout.h; Ctrl-S drops lines). */
+	struct termout status_out;
+	bool status_open;
 };
 
 static uint64_t record_rand(struct record *r)
@@ -83,7 +88,10 @@ static void record_status(struct record *r, int64_t now, bool final)
 {
 	size_t live = 0;
 
-	if (!r->tty || r->o->quiet)
+	char line[160];
+	int len;
+
+	if (!r->status_open)
 		return;
 	if (!final && now - r->last_status_ns < RECORD_STATUS_INTERVAL_NS)
 		return;
@@ -92,11 +100,13 @@ static void record_status(struct record *r, int64_t now, bool final)
 		live += r->s.att.threads[i]->state != ATTACH_GONE;
 	if (final) {
 		if (r->status_shown)
-			fputs("\r\033[K", stderr);
+			termout_frame(&r->status_out, "\r\033[K", 4);
 		return;
 	}
-	fprintf(stderr, "\r\033[Kpprobe: %.1f/%.0fs  %" PRIu64 " samples  %zu threads",
-		(double)(now - r->start_ns) / 1e9, r->o->seconds, r->sp.stats.samples, live);
+	len = snprintf(line, sizeof(line), "\r\033[Kpprobe: %.1f/%.0fs  %" PRIu64 " samples  %zu threads",
+		       (double)(now - r->start_ns) / 1e9, r->o->seconds, r->sp.stats.samples, live);
+	if (len > 0 && (size_t)len < sizeof(line))
+		termout_frame(&r->status_out, line, (size_t)len);
 	r->status_shown = true;
 }
 
@@ -294,6 +304,9 @@ int cmd_record_run(const struct options *o)
 		code = CLI_EXIT_FAILURE;
 		goto out_msg;
 	}
+	r.status_out.fd = -1;
+	if (r.tty && !o->quiet && termout_open(&r.status_out, STDERR_FILENO) == 0)
+		r.status_open = true;
 	code = session_attach(&r.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;
@@ -309,6 +322,10 @@ int cmd_record_run(const struct options *o)
 		err = record_loop(&r);
 	}
 	session_release(&r.s);
+	/* No thread is traced now: the status line may take a moment to
+	 * clear before anything else is printed. */
+	if (r.status_open)
+		termout_drain(&r.status_out, 1000);
 	if (r.s.att.target_exited && !o->quiet)
 		fprintf(stderr, "pprobe: process %d exited after %.1fs; writing what was collected\n",
 			(int)o->pid, (double)(timeutil_mono_ns() - r.start_ns) / 1e9);
@@ -337,6 +354,8 @@ out_msg:
 	fputc('\n', stderr);
 out:
 	outfile_abort(&of);
+	if (r.status_open)
+		termout_close(&r.status_out);
 	sampler_fini(&r.sp);
 	stacks_fini(&r.st);
 	session_close(&r.s);

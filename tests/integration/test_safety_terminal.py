@@ -14,11 +14,18 @@ SIGALRM is counted in its shared page):
     pprobe is still running, and SIGINT ends it with exit 0;
   - `top | head -1`: a reader that takes the first line and closes the
     pipe: pprobe notices at its next redraw and exits 0 within
-    EXIT_TIMEOUT, and the target is left running and untraced.
+    EXIT_TIMEOUT, and the target is left running and untraced;
+  - `record` whose stderr, and `top` whose stdout, is a terminal (a pty)
+    that nobody reads, full from the start (as after Ctrl-S): the status
+    line or the frames are written while tracing, yet the target keeps
+    receiving its SIGALRMs (ALARMS after pprobe attached); once the pty is
+    read again pprobe ends (top: on SIGINT) and exits 0.
 """
 
 import fcntl
 import os
+import pty
+import select
 import signal
 import struct
 import subprocess
@@ -139,11 +146,74 @@ def case_head(ctx, fixture):
     ctx.check_target_healthy(fixture, what)
 
 
+def case_tty(ctx, fixture, command):
+    """pprobe record (stderr: its status line) or top (stdout: its frames)
+    writing to a full terminal nobody reads (as after Ctrl-S)."""
+    what = "pprobe %s to a full terminal nobody reads" % command
+    master, slave = pty.openpty()
+    out = ctx.tmp_path("record-tty.pb.gz")
+    if command == "record":
+        argv = [ctx.pprobe, "-p", str(fixture.pid), "-seconds", "6", "-o", out]
+        streams = dict(stdout=subprocess.DEVNULL, stderr=slave)
+    else:
+        argv = [ctx.pprobe, "top", "-p", str(fixture.pid)]
+        streams = dict(stdout=slave, stderr=subprocess.DEVNULL)
+    try:
+        os.set_blocking(slave, False)
+        try:
+            while True:
+                os.write(slave, b"x" * 256)
+        except BlockingIOError:
+            pass
+        os.set_blocking(slave, True)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **streams)
+        ctx.cleanups.append(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+    finally:
+        os.close(slave)
+    err_note = "%s is the pty" % ("stderr" if command == "record" else "stdout")
+    try:
+        if not harness.wait_for(lambda: harness.traced_by(fixture.pid, proc.pid) or
+                                proc.poll() is not None, ATTACH_TIMEOUT):
+            raise harness.Failure("%s: pprobe did not attach within %.0f s" % (what, ATTACH_TIMEOUT))
+        start = alarms(fixture)
+        got = harness.wait_for(lambda: alarms(fixture) - start >= ALARMS, ALARM_TIMEOUT)
+        ctx.check(got, "%s: expected the target to receive %d SIGALRMs within %.0f s while "
+                  "pprobe traces it, got %d; task states %s; pprobe in the kernel at %s"
+                  % (what, ALARMS, ALARM_TIMEOUT, alarms(fixture) - start,
+                     harness.task_states(fixture.pid), wchan(proc.pid)))
+        if command == "top":
+            proc.send_signal(signal.SIGINT)
+        # Read the terminal again: the rest of the run may print freely.
+        deadline = time.monotonic() + ALARM_TIMEOUT
+        while proc.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        rc = wait_exit(proc, EXIT_TIMEOUT)
+        ctx.check(rc == 0, "%s: expected exit 0, got %s (%s)" % (what, rc, err_note))
+    finally:
+        os.close(master)
+    ctx.check_target_healthy(fixture, what)
+
+
+def wchan(pid):
+    try:
+        with open("/proc/%d/wchan" % pid) as f:
+            return f.read()
+    except OSError:
+        return "(exited)"
+
+
 def main(ctx):
     ctx.require_pprobe()
     fixture = ctx.start_fixture("safety_signals")
     case_unread_pipe(ctx, fixture)
     case_head(ctx, fixture)
+    case_tty(ctx, fixture, "record")
+    case_tty(ctx, fixture, "top")
 
 
 if __name__ == "__main__":
