@@ -10,8 +10,10 @@
  *   signal; PTRACE_LISTEN leaves the thread stopped yet lets it report
  *   SIGCONT.  PTRACE_DETACH from such a stop puts it back in group-stop.
  * - PTRACE_DETACH needs the thread in a ptrace-stop; a thread that cannot
- *   be stopped (uninterruptible sleep) is detached by the kernel when
- *   pprobe exits.
+ *   be stopped (uninterruptible sleep), or that release must not stop (a
+ *   stop would break its call), is detached by the kernel when pprobe
+ *   exits: exit_ptrace() unlinks a tracee that is not in a stop without
+ *   stopping or waking it, and drops a PTRACE_INTERRUPT not yet answered.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -134,7 +134,7 @@ static bool symbolize_debug_file_matches(Dwfl_Module *mod, int fd, const struct 
 /* libdwfl's find_debuginfo callback.  The standard one opens the
  * .gnu_debuglink candidates beside the library with a plain open(): a
  * FIFO planted there by the target blocks pprobe in open() while every
- * thread is traced (tests/integration/test_safety_badelf.py).  Here: the
+ * thread is traced (tests/integration/test_safety_fifo.py).  Here: the
  * build-ID directories (this machine's, under /usr/lib/debug) as libdwfl
  * looks there; then the debuglink name in the library's directory, its
  * .debug/ and /usr/lib/debug/DIR, each opened with O_NONBLOCK, kept only
