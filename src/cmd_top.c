@@ -19,6 +19,7 @@
 #include "pprobe/cmd_top.h"
 #include "pprobe/error.h"
 #include "pprobe/profile.h"
+#include "pprobe/perfsample.h"
 #include "pprobe/sampler.h"
 #include "pprobe/session.h"
 #include "pprobe/stacks.h"
@@ -39,6 +40,9 @@ struct top {
 	struct profile *prof;
 	struct stacks st;
 	struct sampler sp;
+	struct perfsample ps; /* the sampler when use_perf */
+	bool use_perf;
+	bool perf_exclude_kernel;
 	struct top_totals ring[TOP_RECENT_SECONDS + 1];
 	size_t ring_pos, ring_count;
 	struct termios saved_tty;
@@ -153,8 +157,9 @@ static void top_draw(struct top *t, int64_t now)
 		live += t->s.att.threads[i]->state != ATTACH_GONE;
 	printf("\033[H\033[2J");
 	printf("pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)\r\n",
-	       (int)t->o->pid, t->s.pf.comm, live, t->o->wall ? "wall" : "cpu",
-	       (double)(now - t->start_ns) / 1e9, (unsigned long long)t->sp.stats.samples);
+	       (int)t->o->pid, t->s.pf.comm, live,
+	       t->o->wall ? "wall" : t->use_perf ? "cpu (perf events)" : "cpu (ptrace)",
+	       (double)(now - t->start_ns) / 1e9, (unsigned long long)(t->use_perf ? t->ps.stats.samples : t->sp.stats.samples));
 	printf("last %ds: columns 1-2; whole run: columns 3-4\r\n\r\n", TOP_RECENT_SECONDS);
 	printf("  %%Own  %%Total   OwnTime TotalTime  Function\r\n");
 	for (size_t i = 0; i < nrows && i + 6 < (size_t)ws.ws_row; i++) {
@@ -231,9 +236,24 @@ static int top_fetch_debuginfo(struct top *t)
 	return err;
 }
 
+/* One turn of sampling: a tick of the ptrace sampler, or with perf events
+ * a read of the rings (the kernel took the samples). */
+static int top_sample(struct top *t, int64_t now)
+{
+	int err;
+
+	if (!t->use_perf)
+		return sampler_tick(&t->sp, now);
+	err = perfsample_sync(&t->ps);
+	if (!err)
+		err = perfsample_drain(&t->ps);
+	attach_compact(&t->s.att);
+	return err;
+}
+
 static int top_loop(struct top *t)
 {
-	int64_t period = 1000000000LL / t->o->hz;
+	int64_t period = t->use_perf ? PERFSAMPLE_POLL_NS : 1000000000LL / t->o->hz;
 	int64_t next = t->start_ns + period, next_draw = t->start_ns + TOP_REDRAW_NS;
 	struct attach *a = &t->s.att;
 	int err;
@@ -247,7 +267,7 @@ static int top_loop(struct top *t)
 			attach_poll(a, next - now);
 			continue;
 		}
-		err = sampler_tick(&t->sp, now);
+		err = top_sample(t, now);
 		if (err)
 			return err;
 		next += period;
@@ -276,6 +296,9 @@ int cmd_top_run(const struct options *o)
 	code = session_preflight(&t.s, o, msg, sizeof(msg));
 	if (code)
 		goto out_msg;
+	code = perfsample_choose_code(o, &t.use_perf, &t.perf_exclude_kernel, msg, sizeof(msg));
+	if (code)
+		goto out_msg;
 	t.prof = profile_new();
 	err = t.prof ? sampler_setup_profile(t.prof, o) : -ENOMEM;
 	if (!err)
@@ -288,12 +311,16 @@ int cmd_top_run(const struct options *o)
 	if (code)
 		goto out_msg;
 	stacks_init(&t.st, t.prof, &t.s.maps, t.s.sym);
-	err = sampler_init(&t.sp, o, &t.s, &t.st);
+	err = t.use_perf ? perfsample_init(&t.ps, o, &t.s, &t.st, t.perf_exclude_kernel)
+			 : sampler_init(&t.sp, o, &t.s, &t.st);
+	if (!err && t.use_perf)
+		err = perfsample_sync(&t.ps);
 	if (err)
 		goto out_err;
 	t.start_ns = timeutil_mono_ns();
 	top_tty_raw(&t);
-	sampler_prime(&t.sp);
+	if (!t.use_perf)
+		sampler_prime(&t.sp);
 	err = top_loop(&t);
 	top_tty_restore(&t);
 	session_release(&t.s);
@@ -312,6 +339,7 @@ out:
 	for (size_t i = 0; i <= TOP_RECENT_SECONDS; i++)
 		top_totals_free(&t.ring[i]);
 	sampler_fini(&t.sp);
+	perfsample_fini(&t.ps);
 	stacks_fini(&t.st);
 	session_close(&t.s);
 	profile_free(t.prof);
