@@ -117,8 +117,7 @@ static int record_loop_perf(struct record *r)
 
 		if (a->stop_signal || a->target_exited || now >= r->end_ns)
 			break;
-		attach_poll(a, r->end_ns - now < PERFSAMPLE_POLL_NS ? r->end_ns - now
-								   : PERFSAMPLE_POLL_NS);
+		attach_poll(a, r->end_ns - now < r->ps.poll_ns ? r->end_ns - now : r->ps.poll_ns);
 		err = perfsample_sync(&r->ps);
 		if (!err)
 			err = perfsample_drain(&r->ps);

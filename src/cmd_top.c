@@ -253,7 +253,7 @@ static int top_sample(struct top *t, int64_t now)
 
 static int top_loop(struct top *t)
 {
-	int64_t period = t->use_perf ? PERFSAMPLE_POLL_NS : 1000000000LL / t->o->hz;
+	int64_t period = t->use_perf ? t->ps.poll_ns : 1000000000LL / t->o->hz;
 	int64_t next = t->start_ns + period, next_draw = t->start_ns + TOP_REDRAW_NS;
 	struct attach *a = &t->s.att;
 	int err;

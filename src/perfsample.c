@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +43,8 @@
 #define PERFSAMPLE_MAX_PAGES 256u
 #define PERFSAMPLE_RING_BUDGET (256u << 20)
 #define PERFSAMPLE_NAME_EVERY_NS 100000000LL
+/* Descriptors left for everything but the events (ELF files, /proc). */
+#define PERFSAMPLE_FD_MARGIN 256
 
 /* One thread's event: attach_thread.user while the run samples with perf. */
 struct perfsample_thread {
@@ -103,6 +107,24 @@ int perfsample_probe(pid_t tid, bool *exclude_kernel)
 	return 0;
 }
 
+/* Entries of /proc/PID/task, or 0 if it cannot be read. */
+static size_t perfsample_count_threads(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 int perfsample_choose(const struct options *o, bool *use_perf, bool *exclude_kernel)
 {
 	int err;
@@ -112,6 +134,11 @@ int perfsample_choose(const struct options *o, bool *use_perf, bool *exclude_ker
 	if (o->wall)
 		return o->sampler == OPTIONS_SAMPLER_PERF ? -EINVAL : 0;
 	if (o->sampler == OPTIONS_SAMPLER_PTRACE)
+		return 0;
+	/* A ring per thread: past PERFSAMPLE_MAX_THREADS the rings would not
+	 * fit their memory budget, and auto stops threads instead. */
+	if (o->sampler == OPTIONS_SAMPLER_AUTO && o->ntids == 0 &&
+	    perfsample_count_threads(o->pid) > PERFSAMPLE_MAX_THREADS)
 		return 0;
 	err = perfsample_probe(o->pid, exclude_kernel);
 	if (err)
@@ -183,14 +210,30 @@ int perfsample_init(struct perfsample *ps, const struct options *o, struct sessi
 	ps->period_ns = 1000000000LL / o->hz;
 	ps->stack_user = (uint32_t)(o->stack_bytes < PERFSAMPLE_MAX_STACK ? o->stack_bytes
 									   : PERFSAMPLE_MAX_STACK);
+	/* The kernel writes the whole size asked into the ring at every
+	 * sample, however little of it is stack: above 250 Hz the copy
+	 * shrinks with the rate (at least 16 KiB), so that the rings of a
+	 * thread on CPU fill no faster than at 250 Hz. */
+	if (o->hz > 250 && ps->stack_user > PERFSAMPLE_MAX_STACK / (uint32_t)o->hz * 250u)
+		ps->stack_user = PERFSAMPLE_MAX_STACK / (uint32_t)o->hz * 250u;
+	if (ps->stack_user < 16384 && o->stack_bytes >= 16384)
+		ps->stack_user = 16384;
 	ps->stack_user &= ~7u;
 	/* Samples one thread writes between two reads, plus one of slack. */
+	ps->poll_ns = ps->period_ns * 4 < PERFSAMPLE_POLL_NS ? ps->period_ns * 4 : PERFSAMPLE_POLL_NS;
+	if (ps->poll_ns < 1000000)
+		ps->poll_ns = 1000000;
 	per_drain = (uint64_t)(PERFSAMPLE_DRAIN_NS / ps->period_ns) + 2;
 	need = (size_t)per_drain * 2 * (ps->stack_user + 512);
 	pages = 1;
 	while (pages * (size_t)getpagesize() < need && pages < PERFSAMPLE_MAX_PAGES)
 		pages *= 2;
 	ps->ring_pages = pages;
+	{
+		struct rlimit rl;
+
+		ps->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (size_t)rl.rlim_cur : 1024;
+	}
 	s->att.user_free = perfsample_thread_free;
 	ps->pcs = calloc((size_t)o->max_depth, sizeof(*ps->pcs));
 	ps->scratch = malloc(PERFSAMPLE_MAX_RECORD);
@@ -272,13 +315,28 @@ int perfsample_sync(struct perfsample *ps)
 {
 	struct attach *a = &ps->s->att;
 
+	/* Counted afresh: attach frees entries (an exec resets the leader's)
+	 * without telling us. */
+	ps->nevents = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		struct perfsample_thread *pt = a->threads[i]->user;
+
+		ps->nevents += pt && pt->ring;
+	}
+
 	for (size_t i = 0; i < a->n; i++) {
 		struct attach_thread *t = a->threads[i];
 		int err;
 
 		if (t->user || t->state == ATTACH_GONE || !perfsample_wants_tid(ps, t->tid))
 			continue;
-		err = perfsample_open_thread(ps, t);
+		/* Past the thread budget or the descriptors pprobe needs for
+		 * the rest, a thread is not sampled (counted, reported). */
+		err = ps->nevents >= PERFSAMPLE_MAX_THREADS ||
+		      ps->nevents + PERFSAMPLE_FD_MARGIN >= ps->fd_limit ? -EMFILE
+									  : perfsample_open_thread(ps, t);
+		if (!err)
+			ps->nevents++;
 		if (err == -ENOMEM)
 			return err;
 		if (err && err != -ESRCH) {
@@ -375,6 +433,18 @@ static int perfsample_sample(struct perfsample *ps, struct attach_thread *t,
 		}
 		t = o;
 	}
+	/* Across an exec (attach notes when; the exec'ing thread stays
+	 * stopped until then, its other threads are gone): a sample from
+	 * before it cannot be unwound once the maps are the new program's,
+	 * and one from after needs them. */
+	if (ps->s->att.exec_ns) {
+		if ((int64_t)stime < ps->s->att.exec_ns && ps->s->maps_read_ns >= ps->s->att.exec_ns) {
+			ps->stats.exec_dropped++;
+			return 0;
+		}
+		if ((int64_t)stime >= ps->s->att.exec_ns && ps->s->maps_read_ns < ps->s->att.exec_ns)
+			session_refresh_maps(ps->s, true);
+	}
 	delta = count - pt->last_count;
 	pt->last_count = count;
 	/* Time the kernel did not sample (a full ring, throttling) is not
@@ -414,6 +484,14 @@ static int perfsample_sample(struct perfsample *ps, struct attach_thread *t,
 	unwind_stack(ps->s->unw, &ps->snap, ps->pcs, (size_t)ps->o->max_depth, &ur);
 	if (ur.end == UNWIND_END_UNMAPPED && session_refresh_maps(ps->s, false))
 		unwind_stack(ps->s->unw, &ps->snap, ps->pcs, (size_t)ps->o->max_depth, &ur);
+	/* The pc itself is in no mapping, even re-read: unlike a stopped
+	 * thread's, this sample is from the past, and its code has gone since
+	 * (an exec the maps were re-read after before attach reported it, an
+	 * unloaded library).  Not a stack to show. */
+	if (ur.end == UNWIND_END_UNMAPPED && ur.n <= 1) {
+		ps->stats.exec_dropped++;
+		return 0;
+	}
 	perfsample_refresh_name(ps, t, now);
 	values[0] = 1;
 	values[1] = (int64_t)delta;
@@ -494,11 +572,9 @@ int perfsample_drain(struct perfsample *ps)
 {
 	struct attach *a = &ps->s->att;
 	int64_t now = timeutil_mono_ns();
+	bool exec = a->exec_seen;
 	int err = 0;
 
-	/* An exec: the old program's maps are of no use for new stacks. */
-	if (a->exec_seen)
-		session_refresh_maps(ps->s, true);
 	session_poll_maps(ps->s, now);
 	for (size_t i = 0; i < a->n && !err; i++) {
 		struct attach_thread *t = a->threads[i];
@@ -508,11 +584,20 @@ int perfsample_drain(struct perfsample *ps)
 			continue;
 		if (pt->ring)
 			err = perfsample_read_ring(ps, t, pt, now);
-		if (t->state == ATTACH_GONE) {
+		/* After an exec every event is closed once read and opened
+		 * again by the next sync: the old threads are gone, and a
+		 * non-leader that exec'd took the leader's tid, so the leader's
+		 * entry must follow that task, not the dead one. */
+		if (t->state == ATTACH_GONE || exec) {
 			perfsample_thread_free(pt);
 			t->user = NULL;
 		}
 	}
+	/* The rings were read with the old program's maps (a sample after
+	 * the exec names a pc outside them, and unwinding re-reads them);
+	 * new stacks need the new maps. */
+	if (exec)
+		session_refresh_maps(ps->s, true);
 	return err;
 }
 
@@ -523,10 +608,10 @@ void perfsample_format_stats(const struct perfsample *ps, char *buf, size_t len)
 	snprintf(buf, len,
 		 "perf events: %" PRIu64 " samples, %" PRIu64 " lost (ring full), %" PRIu64
 		 " throttled, %" PRIu64 " stack copies filled the %" PRIu32 " bytes asked, %" PRIu64
-		 " threads not sampled%s%s%s",
+		 " threads not sampled%s%s%s, %" PRIu64 " dropped: their code was gone when read (exec)",
 		 s->samples, s->lost, s->throttled, s->stack_full, ps->stack_user, s->unsampled,
 		 s->unsampled ? " (" : "", s->unsampled ? strerror(-ps->open_err) : "",
-		 s->unsampled ? ")" : "");
+		 s->unsampled ? ")" : "", s->exec_dropped);
 	if (ps->exclude_kernel) {
 		size_t n = strlen(buf);
 

@@ -32,6 +32,11 @@
 
 #include "pprobe/snapshot.h"
 
+/* At most this many threads have an event (a ring each, up to
+ * PERFSAMPLE_RING_BUDGET in all); -sampler auto uses ptrace for a process
+ * with more threads than this when it starts. */
+#define PERFSAMPLE_MAX_THREADS 1024
+
 struct options;
 struct session;
 struct stacks;
@@ -44,6 +49,7 @@ struct perfsample_stats {
 	uint64_t bad;         /* records that made no sense (dropped) */
 	uint64_t unsampled;   /* threads whose event could not be opened */
 	uint64_t unknown_tid; /* samples of a thread attach no longer knows */
+	uint64_t exec_dropped; /* pc no longer mapped when read (exec, unload) */
 };
 
 struct perfsample {
@@ -54,10 +60,13 @@ struct perfsample {
 	uint64_t *pcs;
 	uint8_t *scratch;    /* a record that wraps around its ring, copied */
 	int64_t period_ns;
+	int64_t poll_ns;     /* how often the command loops read the rings */
 	uint32_t stack_user; /* bytes of stack the kernel copies per sample */
 	size_t ring_pages;   /* data pages of each thread's ring (a power of 2) */
 	bool exclude_kernel; /* ticks in the kernel not sampled (not allowed) */
 	int open_err;        /* the last failure to open a thread's event */
+	size_t nevents;      /* events open now */
+	size_t fd_limit;     /* RLIMIT_NOFILE when sampling started */
 	struct perfsample_stats stats;
 };
 
@@ -83,7 +92,8 @@ int perfsample_choose_code(const struct options *o, bool *use_perf, bool *exclud
 			   char *msg, size_t len);
 
 /* How long the command loops wait for attach events between two reads of
- * the rings. */
+ * the rings, at most: perfsample.poll_ns is shorter at high rates (four
+ * periods, at least 1 ms). */
 #define PERFSAMPLE_POLL_NS 10000000LL
 
 /* A short reason for a probe error, for "-sampler perf" to report. */
