@@ -271,6 +271,8 @@ static bool perfsample_wants_tid(const struct perfsample *ps, pid_t tid)
 	return false;
 }
 
+static void perfsample_refresh_name(struct perfsample *ps, struct attach_thread *t, int64_t now);
+
 /* Open t's event and map its ring.  A ring that cannot be mapped at the
  * size wanted (locked-memory limits) is tried at half, down to two records. */
 static int perfsample_open_thread(struct perfsample *ps, struct attach_thread *t)
@@ -308,6 +310,9 @@ static int perfsample_open_thread(struct perfsample *ps, struct attach_thread *t
 		pages /= 2;
 	}
 	t->user = pt;
+	/* Named now, while it surely lives: a short-lived thread may be gone
+	 * when its samples are read. */
+	perfsample_refresh_name(ps, t, timeutil_mono_ns());
 	return 0;
 }
 
