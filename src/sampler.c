@@ -300,14 +300,12 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	}
 	/* Found asleep in a waiting call after all: it blocked between our
 	 * look and our interrupt, or was woken and still waited for a CPU
-	 * (state R covers runnable).  Its CPU time since the last look is
-	 * dropped, not handed to the next sample: on a server that next stop
-	 * lands at another system-call exit, and the time would pile onto
-	 * write/send (issue 14).  A job-control stop keeps it for later. */
+	 * (state R covers runnable).  Its CPU time goes to the next sample:
+	 * dropping it instead (so that it does not pile onto the system call
+	 * the next stop lands at) lost 80% of a duty-cycled thread's CPU
+	 * under load (test_record_threads.py); perf events avoid both. */
 	if (((long long)sp->snap.regs.orig_rax >= 0 &&
 	     syscalls_is_waiting((long)sp->snap.regs.orig_rax)) || t->in_group_stop) {
-		if (!t->in_group_stop)
-			t->pending_cpu_ns = 0;
 		sp->stats.lost_blocked++;
 		return 0;
 	}
