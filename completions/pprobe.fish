@@ -116,6 +116,7 @@ complete -c pprobe -n '__pprobe_command_is record' -o format -l format -x -a 'pp
 # record and top
 complete -c pprobe -n '__pprobe_command_is record top' -o hz -l hz -x -d 'Samples per second per thread, 1-10000 (default 100)'
 complete -c pprobe -n '__pprobe_command_is record top' -s t -o tids -l tids -x -a '(__pprobe_tids)' -d 'Sample only these threads (comma separated)'
+complete -c pprobe -n '__pprobe_command_is record top' -o sampler -l sampler -x -a 'auto\t"perf events if allowed, else ptrace (default)" perf\t"kernel timer, threads not stopped" ptrace\t"stop each thread"' -d 'Where CPU samples come from'
 complete -c pprobe -n '__pprobe_command_is record top' -o mode -l mode -x -a 'cpu\t"threads on CPU (default)" wall\t"every thread, running or not"' -d 'What to sample'
 
 # record and dump

@@ -424,6 +424,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 				attach_mark_gone(a, a->threads[i]);
 		t = attach_add(a, a->pid);
 		a->exec_seen = true;
+		a->exec_ns = timeutil_mono_ns();
 		if (!t)
 			return;
 		attach_thread_reset(a, t);

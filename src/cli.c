@@ -26,6 +26,7 @@ enum cli_opt_id {
 	OPT_GROUP,
 	OPT_MODE,
 	OPT_KERNEL,
+	OPT_SAMPLER,
 	OPT_NODECOUNT,
 	OPT_DEBUGINFOD,
 	OPT_DEBUGINFOD_TIMEOUT,
@@ -57,12 +58,13 @@ static const struct cli_opt cli_opts[] = {
 	{ "mode", 0, "MODE", CLI_REC | CLI_TOP, OPT_MODE, "cpu (threads on CPU, default) or wall (every thread, running or not)" },
 	{ "format", 0, "FMT", CLI_REC | CLI_DUMP, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
 	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
+	{ "sampler", 0, "KIND", CLI_REC | CLI_TOP, OPT_SAMPLER, "cpu mode: perf (kernel timer, no stops), ptrace (stop each thread) or auto (perf if allowed, default)" },
 	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
 	{ "debuginfod", 0, NULL, CLI_ALL, OPT_DEBUGINFOD, "fetch missing debug info from debuginfod servers: DEBUGINFOD_URLS, else /etc/debuginfod/*.urls (DEBUGINFOD_URLS set turns this on too)" },
 	{ "debuginfod-timeout", 0, "N", CLI_ALL, OPT_DEBUGINFOD_TIMEOUT, "seconds all the fetches of a run may take together (default 30)" },
 	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "no status line and no summary" },
-	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print how long threads were stopped (record, top) or the process frozen (dump)" },
+	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print the sampler used and how long threads were stopped or perf events' losses (record, top), or how long the process was frozen (dump)" },
 	{ "help", 'h', NULL, CLI_ALL, OPT_HELP, "show this help" },
 	{ "version", 0, NULL, CLI_ALL, OPT_VERSION, "show the version" },
 	{ "list-flags", 0, NULL, CLI_ALL, OPT_LIST_FLAGS, NULL },
@@ -224,6 +226,16 @@ static int cli_apply(const struct cli_opt *opt, const char *typed, const char *v
 	case OPT_KERNEL:
 		o->kernel = true;
 		break;
+	case OPT_SAMPLER:
+		if (!strcmp(val, "auto"))
+			o->sampler = OPTIONS_SAMPLER_AUTO;
+		else if (!strcmp(val, "perf"))
+			o->sampler = OPTIONS_SAMPLER_PERF;
+		else if (!strcmp(val, "ptrace"))
+			o->sampler = OPTIONS_SAMPLER_PTRACE;
+		else
+			return cli_fail(err, errlen, "-sampler: '%s' is not auto, perf or ptrace", val);
+		break;
 	case OPT_NODECOUNT:
 		if (cli_parse_long(val, 1, 100000, &v))
 			return cli_fail(err, errlen, "-nodecount: '%s' is not a count from 1 to 100000", val);
@@ -333,10 +345,12 @@ void cli_print_help(FILE *out)
 	fprintf(out,
 		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-mode cpu|wall] [-o FILE]\n"
 		"                [-format pprof|folded|text|svg] [-nodecount N] [-kernel]\n"
+		"                [-sampler auto|perf|ptrace]\n"
 		"                [-t TID,...] [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
 		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"
 		"                [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
 		"       pprobe top -p PID [-hz N] [-mode cpu|wall] [-kernel] [-t TID,...]\n"
+		"                [-sampler auto|perf|ptrace]\n"
 		"                [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
 		"       pprobe -h | --help | --version\n"
 		"\n"

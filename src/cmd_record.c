@@ -21,6 +21,7 @@
 #include "pprobe/fmt_svg.h"
 #include "pprobe/fmt_text.h"
 #include "pprobe/outfile.h"
+#include "pprobe/perfsample.h"
 #include "pprobe/pprof.h"
 #include "pprobe/profile.h"
 #include "pprobe/sampler.h"
@@ -40,6 +41,9 @@ struct record {
 	struct profile *prof;
 	struct stacks st;
 	struct sampler sp;
+	struct perfsample ps; /* the sampler when use_perf */
+	bool use_perf;
+	bool perf_exclude_kernel;
 	uint64_t rng;
 	uint64_t late_ticks;
 	int64_t start_ns, end_ns, wall_start_ns;
@@ -104,10 +108,38 @@ static void record_status(struct record *r, int64_t now, bool final)
 		return;
 	}
 	len = snprintf(line, sizeof(line), "\r\033[Kpprobe: %.1f/%.0fs  %" PRIu64 " samples  %zu threads",
-		       (double)(now - r->start_ns) / 1e9, r->o->seconds, r->sp.stats.samples, live);
+		       (double)(now - r->start_ns) / 1e9, r->o->seconds,
+		       r->use_perf ? r->ps.stats.samples : r->sp.stats.samples, live);
 	if (len > 0 && (size_t)len < sizeof(line))
 		termout_frame(&r->status_out, line, (size_t)len);
 	r->status_shown = true;
+}
+
+/* The window with perf events: the kernel takes the samples; here the
+ * rings are read every few milliseconds, threads the kernel reports as
+ * created get their event, and exited threads' rings are read before
+ * their entries go. */
+static int record_loop_perf(struct record *r)
+{
+	struct attach *a = &r->s.att;
+	int err;
+
+	for (;;) {
+		int64_t now = timeutil_mono_ns();
+
+		if (a->stop_signal || a->target_exited || now >= r->end_ns)
+			break;
+		attach_poll(a, r->end_ns - now < r->ps.poll_ns ? r->end_ns - now : r->ps.poll_ns);
+		err = perfsample_sync(&r->ps);
+		if (!err)
+			err = perfsample_drain(&r->ps);
+		if (err)
+			return err;
+		attach_compact(a);
+		record_status(r, now, false);
+	}
+	record_status(r, timeutil_mono_ns(), true);
+	return perfsample_drain(&r->ps);
 }
 
 /* The sampling window: ticks at absolute deadlines with random jitter of
@@ -207,6 +239,9 @@ static int record_setup_profile(struct record *r)
 		err = profile_add_comment(r->prof, version);
 	if (!err && r->o->argv_line)
 		err = profile_add_comment(r->prof, r->o->argv_line);
+	if (!err)
+		err = profile_add_comment(r->prof, r->use_perf ? "sampler: perf (task-clock events)"
+							       : "sampler: ptrace");
 	return err;
 }
 
@@ -253,18 +288,37 @@ static void record_report(struct record *r, const char *path, enum record_format
 	if (r->o->verbose) {
 		char longest[32], release[32];
 
-		sampler_format_stats(&r->sp, line, sizeof(line));
-		timeutil_format_duration(r->sp.stats.max_stop_ns, longest, sizeof(longest));
+		if (r->use_perf) {
+			perfsample_format_stats(&r->ps, line, sizeof(line));
+			/* Perf samples stop no thread: only the release does. */
+			timeutil_format_duration(0, longest, sizeof(longest));
+		} else {
+			sampler_format_stats(&r->sp, line, sizeof(line));
+			timeutil_format_duration(r->sp.stats.max_stop_ns, longest, sizeof(longest));
+		}
 		timeutil_format_duration(r->s.att.release_ns, release, sizeof(release));
 		/* The longest stop and the release bound how long any thread
 		 * waited on pprobe (test_safety_eintr.py allows for them). */
-		fprintf(stderr, "pprobe: %s; %" PRIu64 " late ticks; longest stop %s, release %s\n",
-			line, r->late_ticks, longest, release);
+		if (r->use_perf)
+			fprintf(stderr, "pprobe: sampler perf; %s; longest stop %s, release %s\n",
+				line, longest, release);
+		else
+			fprintf(stderr, "pprobe: sampler ptrace; %s; %" PRIu64
+				" late ticks; longest stop %s, release %s\n",
+				line, r->late_ticks, longest, release);
 	}
+	if (r->use_perf && (r->ps.stats.lost || r->ps.stats.throttled || r->ps.stats.unsampled))
+		fprintf(stderr, "pprobe: perf events: %" PRIu64 " samples lost, %" PRIu64
+			" throttled, %" PRIu64 " threads not sampled\n", r->ps.stats.lost,
+			r->ps.stats.throttled, r->ps.stats.unsampled);
 	if (r->st.samples_truncated || r->st.frames_unsymbolized)
 		fprintf(stderr, "pprobe: %" PRIu64 " stacks truncated, %" PRIu64
 			" addresses without symbols\n", r->st.samples_truncated,
 			r->st.frames_unsymbolized);
+	if (!r->o->quiet && !r->o->wall)
+		fprintf(stderr, "pprobe: CPU samples from %s\n",
+			r->use_perf ? "perf events (kernel timer, threads not stopped)"
+				    : "ptrace stops");
 	if (!r->o->quiet && profile_sample_count(r->prof) > 0 &&
 	    !(fmt == RECORD_FMT_TEXT && !strcmp(path, "-")))
 		fmt_text_top(r->prof, 1, (size_t)r->o->nodecount, stderr);
@@ -285,6 +339,9 @@ int cmd_record_run(const struct options *o)
 	r.rng = (uint64_t)timeutil_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	r.tty = isatty(STDERR_FILENO);
 	code = session_preflight(&r.s, o, msg, sizeof(msg));
+	if (code)
+		goto out_msg;
+	code = perfsample_choose_code(o, &r.use_perf, &r.perf_exclude_kernel, msg, sizeof(msg));
 	if (code)
 		goto out_msg;
 	path = o->output;
@@ -313,11 +370,16 @@ int cmd_record_run(const struct options *o)
 	stacks_init(&r.st, r.prof, &r.s.maps, r.s.sym);
 	err = stacks_add_mappings(&r.st);
 	if (!err)
-		err = sampler_init(&r.sp, o, &r.s, &r.st);
+		err = r.use_perf ? perfsample_init(&r.ps, o, &r.s, &r.st, r.perf_exclude_kernel)
+				 : sampler_init(&r.sp, o, &r.s, &r.st);
 	r.start_ns = timeutil_mono_ns();
 	r.wall_start_ns = timeutil_wall_ns();
 	r.end_ns = r.start_ns + (int64_t)llround(o->seconds * 1e9);
-	if (!err) {
+	if (!err && r.use_perf) {
+		err = perfsample_sync(&r.ps);
+		if (!err)
+			err = record_loop_perf(&r);
+	} else if (!err) {
 		sampler_prime(&r.sp);
 		err = record_loop(&r);
 	}
@@ -357,6 +419,7 @@ out:
 	if (r.status_open)
 		termout_close(&r.status_out);
 	sampler_fini(&r.sp);
+	perfsample_fini(&r.ps);
 	stacks_fini(&r.st);
 	session_close(&r.s);
 	profile_free(r.prof);

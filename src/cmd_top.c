@@ -24,6 +24,7 @@
 #include "pprobe/cmd_top.h"
 #include "pprobe/error.h"
 #include "pprobe/profile.h"
+#include "pprobe/perfsample.h"
 #include "pprobe/sampler.h"
 #include "pprobe/session.h"
 #include "pprobe/stacks.h"
@@ -46,6 +47,9 @@ struct top {
 	struct profile *prof;
 	struct stacks st;
 	struct sampler sp;
+	struct perfsample ps; /* the sampler when use_perf */
+	bool use_perf;
+	bool perf_exclude_kernel;
 	struct top_totals ring[TOP_RECENT_SECONDS + 1];
 	size_t ring_pos, ring_count;
 	struct termios saved_tty;
@@ -180,8 +184,9 @@ static void top_draw(struct top *t, int64_t now)
 	fprintf(f, "\033[H\033[2J");
 	fprintf(f, "pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)\r\n",
 		(int)t->o->pid, textesc_str(comm, sizeof(comm), t->s.pf.comm), live,
-		t->o->wall ? "wall" : "cpu", (double)(now - t->start_ns) / 1e9,
-		(unsigned long long)t->sp.stats.samples);
+		t->o->wall ? "wall" : t->use_perf ? "cpu (perf events)" : "cpu (ptrace)",
+		(double)(now - t->start_ns) / 1e9,
+		(unsigned long long)(t->use_perf ? t->ps.stats.samples : t->sp.stats.samples));
 	fprintf(f, "last %ds: columns 1-2; whole run: columns 3-4\r\n\r\n", TOP_RECENT_SECONDS);
 	fprintf(f, "  %%Own  %%Total   OwnTime TotalTime  Function\r\n");
 	for (size_t i = 0; i < nrows && i + 6 < (size_t)ws.ws_row; i++) {
@@ -264,9 +269,24 @@ static int top_fetch_debuginfo(struct top *t)
 	return err;
 }
 
+/* One turn of sampling: a tick of the ptrace sampler, or with perf events
+ * a read of the rings (the kernel took the samples). */
+static int top_sample(struct top *t, int64_t now)
+{
+	int err;
+
+	if (!t->use_perf)
+		return sampler_tick(&t->sp, now);
+	err = perfsample_sync(&t->ps);
+	if (!err)
+		err = perfsample_drain(&t->ps);
+	attach_compact(&t->s.att);
+	return err;
+}
+
 static int top_loop(struct top *t)
 {
-	int64_t period = 1000000000LL / t->o->hz;
+	int64_t period = t->use_perf ? t->ps.poll_ns : 1000000000LL / t->o->hz;
 	int64_t next = t->start_ns + period, next_draw = t->start_ns + TOP_REDRAW_NS;
 	struct attach *a = &t->s.att;
 	int err;
@@ -282,7 +302,7 @@ static int top_loop(struct top *t)
 			attach_poll(a, next - now);
 			continue;
 		}
-		err = sampler_tick(&t->sp, now);
+		err = top_sample(t, now);
 		if (err)
 			return err;
 		next += period;
@@ -312,6 +332,9 @@ int cmd_top_run(const struct options *o)
 	code = session_preflight(&t.s, o, msg, sizeof(msg));
 	if (code)
 		goto out_msg;
+	code = perfsample_choose_code(o, &t.use_perf, &t.perf_exclude_kernel, msg, sizeof(msg));
+	if (code)
+		goto out_msg;
 	t.prof = profile_new();
 	err = t.prof ? sampler_setup_profile(t.prof, o) : -ENOMEM;
 	if (!err)
@@ -328,12 +351,16 @@ int cmd_top_run(const struct options *o)
 	if (code)
 		goto out_msg;
 	stacks_init(&t.st, t.prof, &t.s.maps, t.s.sym);
-	err = sampler_init(&t.sp, o, &t.s, &t.st);
+	err = t.use_perf ? perfsample_init(&t.ps, o, &t.s, &t.st, t.perf_exclude_kernel)
+			 : sampler_init(&t.sp, o, &t.s, &t.st);
+	if (!err && t.use_perf)
+		err = perfsample_sync(&t.ps);
 	if (err)
 		goto out_err;
 	t.start_ns = timeutil_mono_ns();
 	top_tty_raw(&t);
-	sampler_prime(&t.sp);
+	if (!t.use_perf)
+		sampler_prime(&t.sp);
 	err = top_loop(&t);
 	session_release(&t.s);
 	top_tty_restore(&t);
@@ -362,6 +389,7 @@ out:
 	for (size_t i = 0; i <= TOP_RECENT_SECONDS; i++)
 		top_totals_free(&t.ring[i]);
 	sampler_fini(&t.sp);
+	perfsample_fini(&t.ps);
 	stacks_fini(&t.st);
 	session_close(&t.s);
 	profile_free(t.prof);

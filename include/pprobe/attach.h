@@ -57,6 +57,7 @@ struct attach {
 	bool target_exited;
 	int exit_status;       /* waitpid status of the leader, when it exited */
 	bool exec_seen;        /* maps and images must be re-read */
+	int64_t exec_ns;       /* CLOCK_MONOTONIC when the last exec was reported */
 	int stop_signal;       /* SIGINT/SIGTERM/SIGHUP received, or 0 */
 	unsigned threads_exited;
 	unsigned signals_passed;

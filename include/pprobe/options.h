@@ -16,6 +16,13 @@ enum options_command {
 	OPTIONS_CMD_TOP,
 };
 
+/* Where CPU samples come from (record, top; wall mode always stops). */
+enum options_sampler {
+	OPTIONS_SAMPLER_AUTO = 0, /* perf events if allowed, else ptrace */
+	OPTIONS_SAMPLER_PERF,     /* perf events or fail */
+	OPTIONS_SAMPLER_PTRACE,   /* stop each thread (sampler.c) */
+};
+
 #define OPTIONS_MAX_TIDS 64
 
 struct options {
@@ -32,6 +39,7 @@ struct options {
 	const char *format;   /* NULL: guess from -o (see README) */
 	bool wall;            /* record: sample every thread, not only those on CPU */
 	bool kernel;          /* record -mode wall: kernel stacks of blocked threads */
+	enum options_sampler sampler; /* cpu mode's source of samples */
 	int nodecount;        /* rows of text reports */
 	size_t stack_bytes;   /* bytes of stack copied per sample */
 	int max_depth;        /* frames per stack */

@@ -13,6 +13,8 @@ Environment (set by tests/integration/CMakeLists.txt):
   FIXTURES      directory holding the built fixtures
   GO            the go binary, or empty if there is none
   TEST_TMPDIR   a scratch directory for this test (emptied at start)
+  PPROBE_SAMPLER  perf or ptrace: added as -sampler to record and top runs
+                (unset: pprobe's default, auto)
 
 Decoding is in profiles.py; Context.decode runs both readers and checks that
 they agree.
@@ -497,6 +499,8 @@ class Context:
         self.pprof_decode = os.environ.get("PPROF_DECODE", "")
         self.fixtures_dir = os.environ.get("FIXTURES", "")
         self.go = os.environ.get("GO", "")
+        self.sampler = os.environ.get("PPROBE_SAMPLER", "")
+        self.last_cpu_ns = 0
         tmp = os.environ.get("TEST_TMPDIR", "")
         if tmp:
             if os.path.isdir(tmp):
@@ -583,10 +587,20 @@ class Context:
         return Result(argv, proc.returncode, out.decode(errors="replace"),
                       err.decode(errors="replace"), time.monotonic() - started, timed_out)
 
+    def sampler_args(self, args):
+        """args with -sampler $PPROBE_SAMPLER added to a record or top run
+        (tests registered once per sampler, tests/integration/CMakeLists.txt);
+        args unchanged without it, for dump, and where args name a sampler."""
+        args = list(args)
+        if (not self.sampler or (args and args[0] == "dump")
+                or any(a.lstrip("-").startswith("sampler") for a in args)):
+            return args
+        return args + ["-sampler", self.sampler]
+
     def run_pprobe(self, args, timeout, cwd=None):
         """Runs pprobe with args; timeout is for the whole run."""
         self.require_pprobe()
-        return self.run_command([self.pprobe] + list(args), timeout, cwd=cwd)
+        return self.run_command([self.pprobe] + self.sampler_args(args), timeout, cwd=cwd)
 
     def start_command(self, argv):
         """Starts argv in the background (killed at cleanup if still running)."""
@@ -599,7 +613,7 @@ class Context:
 
     def start_pprobe(self, args):
         self.require_pprobe()
-        return self.start_command([self.pprobe] + list(args))
+        return self.start_command([self.pprobe] + self.sampler_args(args))
 
     # -- checks on a pprobe run and its target
 
@@ -658,7 +672,12 @@ class Context:
         out = self.new_output(fixture.name)
         args = ["-p", str(fixture.pid), "-seconds", str(seconds), "-o", out] + list(extra)
         what = what or "pprobe " + " ".join(args)
+        cpu_before = process_cpu_ns(fixture.pid)
         result = self.run_pprobe(args, seconds + timeout_slack)
+        # The CPU time the target had while pprobe ran: the perf sampler
+        # takes one sample per period of it, so on a busy host a window
+        # has fewer samples than seconds * hz (tests bound counts by it).
+        self.last_cpu_ns = process_cpu_ns(fixture.pid) - cpu_before
         healthy = self.check_target_healthy(fixture, what)
         self.expect_run(result, 0, what)
         self.expect_saved(result, out, what)

@@ -139,6 +139,8 @@ _EXPECTED_STDERR = [
     r"\s*-?[\d.]+\w*\s+[\d.]+%\s+[\d.]+%\s+-?[\d.]+\w*\s+[\d.]+%\s+.*",
     r"pprobe: \d+ stacks truncated, \d+ addresses without symbols",
     r"pprobe: process \d+ exited after [\d.]+s; writing what was collected",
+    r"pprobe: CPU samples from (perf events \(kernel timer, threads not stopped\)|ptrace stops)",
+    r"pprobe: perf events: \d+ samples lost, \d+ throttled, \d+ threads not sampled",
 ]
 
 
