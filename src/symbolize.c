@@ -30,6 +30,7 @@
 #include "pprobe/demangle.h"
 #include "pprobe/elfimage.h"
 #include "pprobe/perfmap.h"
+#include "pprobe/rootpath.h"
 #include "pprobe/symbolize.h"
 
 #define SYMBOLIZE_MAX_INLINE 64
@@ -77,14 +78,51 @@ static void symbolize_cu_indexes_free(struct symbolize_module *m)
 
 static char *debuginfo_path;
 
+/* The length of path's "/proc/PID/root" or "/proc/PID/task/TID/root"
+ * prefix (maps.c opens the target's files so), or 0. */
+static size_t symbolize_root_prefix(const char *path)
+{
+	const char *p = path + 6;
+
+	if (strncmp(path, "/proc/", 6) != 0)
+		return 0;
+	while ((*p >= '0' && *p <= '9') || *p == '/' || !strncmp(p, "task/", 5))
+		p += !strncmp(p, "task/", 5) ? 5 : 1;
+	if (p > path + 6 && p[-1] == '/' && !strncmp(p, "root/", 5))
+		return (size_t)(p - path) + 4;
+	return 0;
+}
+
 /* Open path for reading without ever blocking: O_NONBLOCK (a FIFO or a
  * device the target planted opens at once), then only a regular file is
- * kept.  The descriptor is left non-blocking; for a regular file that
- * changes nothing.  -1 if it is not one. */
+ * kept.  A path inside the target's root (/proc/PID/root/...) is resolved
+ * there (rootpath_open): a debug link the target planted as an absolute
+ * symbolic link must not lead pprobe to a host file
+ * (tests/integration/test_safety_chroot.py).  The descriptor is left
+ * non-blocking; for a regular file that changes nothing.  -1 if it is not
+ * one. */
 static int symbolize_open_regular(const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+	size_t root_len = symbolize_root_prefix(path);
+	int fd;
 
+	if (root_len) {
+		char root[64];
+		int rootfd;
+
+		if (root_len >= sizeof(root))
+			return -1;
+		memcpy(root, path, root_len);
+		root[root_len] = '\0';
+		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return -1;
+		fd = rootpath_open(rootfd, path + root_len, flags);
+		close(rootfd);
+	} else {
+		fd = open(path, flags);
+	}
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {

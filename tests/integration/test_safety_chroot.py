@@ -17,7 +17,14 @@ both directories while `pprobe record` runs:
   - the one inside the root is (the map is still read, from the right place);
   - pprobe exits 0 and the target is healthy.
 
-Needs root (chroot); skips otherwise.
+The same holds for separate debug info: the fixture is stripped and its
+.gnu_debuglink names fixture.debug, which in ROOT is an absolute symbolic
+link to HOSTDIR/fixture.debug.  Both HOSTDIR and ROOT/HOSTDIR hold the real
+debug file, so either would be accepted (its CRC matches):
+
+  - the host's debug file is never opened, the one inside the root is.
+
+Needs root (chroot), objcopy and strip; skips otherwise.
 """
 
 import ctypes
@@ -78,6 +85,23 @@ def write_map(path, name):
     os.chmod(path, 0o600)
 
 
+def make_debuglinked(ctx, src, dst, debug_dirs):
+    """dst: src stripped, with a .gnu_debuglink to fixture.debug; the debug
+    file itself written into each of debug_dirs."""
+    objcopy, strip = shutil.which("objcopy"), shutil.which("strip")
+    if not objcopy or not strip:
+        raise harness.Skip("objcopy and strip (binutils) are needed")
+    debug = ctx.tmp_path("fixture.debug")
+    for argv in ([objcopy, "--only-keep-debug", src, debug],
+                 [strip, "--strip-all", "-o", dst, src],
+                 [objcopy, "--add-gnu-debuglink=" + debug, dst]):
+        res = ctx.run_command(argv, 60)
+        if res.rc != 0:
+            raise harness.Failure("%s failed:\n  %s" % (argv[0], res.describe()))
+    for d in debug_dirs:
+        shutil.copy2(debug, os.path.join(d, "fixture.debug"))
+
+
 def main(ctx):
     ctx.require_pprobe()
     if os.geteuid() != 0:
@@ -94,8 +118,18 @@ def main(ctx):
     os.makedirs(root)
     os.makedirs(hostdir)
     os.makedirs(inner)
-    shutil.copy2(os.path.join(ctx.fixtures_dir, "fid_chain_static"), os.path.join(root, "fixture"))
+    make_debuglinked(ctx, os.path.join(ctx.fixtures_dir, "fid_chain_static"),
+                     os.path.join(root, "fixture"), [hostdir, inner])
     os.symlink(hostdir, os.path.join(root, "tmp"))
+    # The maps of a chrooted process name its files by their host path
+    # (ROOT/fixture), so the fixture is also hard-linked at ROOT/ROOT/fixture,
+    # where that path leads inside the root: pprobe then looks for the debug
+    # file beside it, as it does in a container whose paths are its own.
+    mirror = root + root
+    os.makedirs(mirror)
+    os.link(os.path.join(root, "fixture"), os.path.join(mirror, "fixture"))
+    for d in (root, mirror):
+        os.symlink(os.path.join(hostdir, "fixture.debug"), os.path.join(d, "fixture.debug"))
 
     proc = subprocess.Popen([chroot, root, "/fixture"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -126,6 +160,13 @@ def main(ctx):
     ctx.check(inner_map in opened, "%s: expected pprobe to read the target's own perf map "
               "%s (its /tmp resolved inside its root); opened: %s"
               % (what, inner_map, sorted(opened)))
+    host_debug = os.path.join(hostdir, "fixture.debug")
+    inner_debug = os.path.join(inner, "fixture.debug")
+    ctx.check(host_debug not in opened, "%s: pprobe opened the host's %s through the target's "
+              "debug link (opened: %s)" % (what, host_debug, sorted(opened)))
+    ctx.check(inner_debug in opened, "%s: expected pprobe to read the target's debug file %s "
+              "(its debug link resolved inside its root); opened: %s"
+              % (what, inner_debug, sorted(opened)))
 
     class Target:
         name = "fid_chain_static (chrooted)"
