@@ -160,28 +160,23 @@ static void dump_wait_stopped(struct session *s, struct dump_capture *caps, size
 	struct attach *a = &s->att;
 	int64_t t0 = timeutil_mono_ns();
 
-	for (;;) {
-		int64_t waited;
-		bool pending = false, runnable = false;
+	if (attach_wait_stopped_for(a, DUMP_STOP_TIMEOUT_MS))
+		return;
+	/* Each round looks for one pending thread that is runnable, and
+	 * waits 10 ms more if there is one (the waits reap each thread by
+	 * id: thousands of them stay cheap). */
+	while (timeutil_mono_ns() - t0 < (int64_t)DUMP_RUNNABLE_TIMEOUT_MS * 1000000) {
+		bool runnable = false;
 
-		attach_poll(a, 0);
-		waited = timeutil_mono_ns() - t0;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && !runnable; i++) {
 			const struct attach_thread *t = caps[i].t;
 
-			if (caps[i].how != DUMP_HOW_STOP || !t || !t->interrupt_pending)
-				continue;
-			pending = true;
 			/* 't' too: the stop happened, its report is not read yet. */
-			if (waited >= (int64_t)DUMP_STOP_TIMEOUT_MS * 1000000 && !runnable)
+			if (caps[i].how == DUMP_HOW_STOP && t && t->interrupt_pending)
 				runnable = strchr("Rt", dump_task_state(s->o->pid, t->tid)) != NULL;
 		}
-		if (!pending)
-			return;
-		if (waited >= (int64_t)DUMP_RUNNABLE_TIMEOUT_MS * 1000000 ||
-		    (waited >= (int64_t)DUMP_STOP_TIMEOUT_MS * 1000000 && !runnable))
+		if (!runnable || attach_wait_stopped_for(a, 10))
 			break;
-		attach_poll(a, 1000000);
 	}
 	/* Give up the rest: as in attach_wait_stopped, a stop that comes
 	 * later lets the thread run on at once. */
