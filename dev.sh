@@ -5,6 +5,10 @@
 #                   5 seconds, print the top functions and where the profile is
 #   ./dev.sh test   build and run the whole test suite (normal build, then
 #                   again under AddressSanitizer+UndefinedBehaviorSanitizer)
+#   ./dev.sh soak N build, then run the integration tests N times while a CPU
+#                   hog runs on every core; print each test that failed at
+#                   least once, with its count (exit 1 if any did);
+#                   SOAK_TESTS=REGEX runs only the tests it matches
 #
 # Both install missing Debian packages first (needs root, as pprobe does).
 set -euo pipefail
@@ -54,8 +58,46 @@ test_suite() {
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600)
 }
 
+soak() { # soak N
+  local rounds=${1:-}
+  if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
+    echo "usage: ./dev.sh soak N (N rounds, N >= 1)" >&2; exit 2
+  fi
+  deps
+  build build >/dev/null
+  local hogs=() log=build/soak.log i
+  : > "$log"
+  rm -f build/soak.failed
+  # One busy loop per core, for as long as the rounds take; the trap ends
+  # them however this script ends (expanded now: the array is local).
+  for _ in $(seq "$(nproc)"); do
+    sh -c 'while :; do :; done' &
+    hogs+=($!)
+  done
+  trap "kill ${hogs[*]} 2>/dev/null || true" EXIT
+  trap 'exit 130' INT TERM
+  for i in $(seq "$rounds"); do
+    echo "dev.sh: soak round $i of $rounds (integration tests, $(nproc) CPU hogs)" >&2
+    # A round's failures are collected, not fatal: the next round runs.
+    (cd build && ctest -L integration ${SOAK_TESTS:+-R "$SOAK_TESTS"} --output-on-failure --timeout 600) >build/soak.round 2>&1 || true
+    cat build/soak.round >> "$log"
+    grep -E '^[[:space:]]*[0-9]+ - .* \((Failed|Timeout|SEGFAULT|Exception|Not Run)' build/soak.round |
+      sed -E 's/^[[:space:]]*[0-9]+ - ([^ ]+) .*/\1/' >> build/soak.failed || true
+  done
+  echo "dev.sh: soak: $rounds rounds under load; full output in $log" >&2
+  if [[ -s build/soak.failed ]]; then
+    echo "tests that failed at least once (failures of $rounds rounds):"
+    sort build/soak.failed | uniq -c | sort -rn | awk '{ printf "  %-40s %d\n", $2, $1 }'
+    rm -f build/soak.failed build/soak.round
+    exit 1
+  fi
+  rm -f build/soak.failed build/soak.round
+  echo "no test failed in $rounds rounds"
+}
+
 case "${1:-}" in
   demo) demo ;;
   test) test_suite ;;
-  *) echo "usage: ./dev.sh demo|test" >&2; exit 2 ;;
+  soak) soak "${2:-}" ;;
+  *) echo "usage: ./dev.sh demo|test|soak N" >&2; exit 2 ;;
 esac

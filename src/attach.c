@@ -564,7 +564,7 @@ int attach_request_stop(struct attach *a, struct attach_thread *t)
 	return 0;
 }
 
-void attach_wait_stopped(struct attach *a, int timeout_ms)
+bool attach_wait_stopped_for(struct attach *a, int timeout_ms)
 {
 	int64_t deadline = timeutil_mono_ns() + (int64_t)timeout_ms * 1000000;
 
@@ -577,15 +577,20 @@ void attach_wait_stopped(struct attach *a, int timeout_ms)
 			waiting = a->threads[i]->interrupt_pending;
 		left = deadline - timeutil_mono_ns();
 		if (!waiting)
-			return;
-		if (left <= 0) {
-			/* As in attach_stop_thread: late stops run on. */
-			for (size_t i = 0; i < a->n; i++)
-				a->threads[i]->interrupt_pending = false;
-			return;
-		}
+			return true;
+		if (left <= 0)
+			return false;
 		attach_poll(a, left < 1000000 ? left : 1000000);
 	}
+}
+
+void attach_wait_stopped(struct attach *a, int timeout_ms)
+{
+	if (attach_wait_stopped_for(a, timeout_ms))
+		return;
+	/* As in attach_stop_thread: late stops run on. */
+	for (size_t i = 0; i < a->n; i++)
+		a->threads[i]->interrupt_pending = false;
 }
 
 int attach_detach_thread(struct attach *a, struct attach_thread *t)

@@ -26,6 +26,7 @@
 #include "pprobe/outfile.h"
 #include "pprobe/textesc.h"
 #include "pprobe/pprof.h"
+#include "pprobe/procfs.h"
 #include "pprobe/profile.h"
 #include "pprobe/ptrace.h"
 #include "pprobe/session.h"
@@ -39,6 +40,10 @@
 #include "pprobe/waitgraph.h"
 
 #define DUMP_STOP_TIMEOUT_MS 200
+/* A thread still runnable after DUMP_STOP_TIMEOUT_MS is only waiting for a
+ * CPU (on a busy machine, for hundreds of ms): it stops as soon as it runs,
+ * so it is waited for this long in all (integration.dump_repeat). */
+#define DUMP_RUNNABLE_TIMEOUT_MS 5000
 #define DUMP_GROUP_THRESHOLD 64
 #define DUMP_STACK_BYTES (32 * 1024)
 #define SYS_FUTEX_NR 202
@@ -55,6 +60,7 @@ struct dump_capture {
 	bool captured;
 	struct locks_futex futex;
 	bool has_futex;
+	const char *missing; /* why there is no stack, when !captured */
 };
 
 enum dump_format { DUMP_FMT_TEXT, DUMP_FMT_JSON, DUMP_FMT_PPROF };
@@ -117,13 +123,66 @@ static void dump_capture_passive(pid_t pid, struct maps *maps, struct dump_captu
 	struct threadstate again;
 
 	if (snapshot_capture_blocked(&c->snap, c->tid, maps, c->ts.syscall_nr, c->ts.args,
-				     c->ts.sp, c->ts.pc) != 0)
+				     c->ts.sp, c->ts.pc) != 0) {
+		c->missing = "its stack could not be read";
 		return;
+	}
 	if (threadstate_read(pid, c->tid, &again) != 0 || !again.blocked_known ||
-	    again.sp != c->ts.sp || again.pc != c->ts.pc)
+	    again.sp != c->ts.sp || again.pc != c->ts.pc) {
+		c->missing = "it moved while its stack was copied without stopping it";
 		return;
+	}
 	c->captured = true;
 	dump_read_futex(c);
+}
+
+/* The state letter of a task, '?' if unreadable. */
+static char dump_task_state(pid_t pid, pid_t tid)
+{
+	char path[64], text[512], state = '?';
+	uint64_t ticks;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	len = procfs_read_file(path, text, sizeof(text));
+	if (len <= 0 || procfs_parse_stat(text, &state, &ticks) != 0)
+		return '?';
+	return state;
+}
+
+/* Wait for the stops asked for.  A stop that has not come after
+ * DUMP_STOP_TIMEOUT_MS is given up for a thread in uninterruptible sleep
+ * (it is captured from what the kernel saved instead), but not for one that
+ * is runnable: PTRACE_INTERRUPT woke it, and it stops the moment the
+ * scheduler gives it a CPU, which on a loaded machine takes longer than
+ * any fixed short bound.  Giving up on it would leave it with no stack at
+ * all, since a running thread has no saved pc and sp to copy. */
+static void dump_wait_stopped(struct session *s, struct dump_capture *caps, size_t n)
+{
+	struct attach *a = &s->att;
+	int64_t t0 = timeutil_mono_ns();
+
+	if (attach_wait_stopped_for(a, DUMP_STOP_TIMEOUT_MS))
+		return;
+	/* Each round looks for one pending thread that is runnable, and
+	 * waits 10 ms more if there is one (the waits reap each thread by
+	 * id: thousands of them stay cheap). */
+	while (timeutil_mono_ns() - t0 < (int64_t)DUMP_RUNNABLE_TIMEOUT_MS * 1000000) {
+		bool runnable = false;
+
+		for (size_t i = 0; i < n && !runnable; i++) {
+			const struct attach_thread *t = caps[i].t;
+
+			/* 't' too: the stop happened, its report is not read yet. */
+			if (caps[i].how == DUMP_HOW_STOP && t && t->interrupt_pending)
+				runnable = strchr("Rt", dump_task_state(s->o->pid, t->tid)) != NULL;
+		}
+		if (!runnable || attach_wait_stopped_for(a, 10))
+			break;
+	}
+	/* Give up the rest: as in attach_wait_stopped, a stop that comes
+	 * later lets the thread run on at once. */
+	attach_wait_stopped(a, 0);
 }
 
 /* The frozen part: ask, wait, capture, let go.  Returns how long the
@@ -134,9 +193,11 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 	int64_t t0 = timeutil_mono_ns();
 
 	for (size_t i = 0; i < n; i++)
-		if (caps[i].how == DUMP_HOW_STOP && attach_request_stop(a, caps[i].t) != 0)
+		if (caps[i].how == DUMP_HOW_STOP && attach_request_stop(a, caps[i].t) != 0) {
 			caps[i].how = DUMP_HOW_NONE;
-	attach_wait_stopped(a, DUMP_STOP_TIMEOUT_MS);
+			caps[i].missing = "it could not be asked to stop (it exited)";
+		}
+	dump_wait_stopped(s, caps, n);
 	for (size_t i = 0; i < n; i++) {
 		struct dump_capture *c = &caps[i];
 
@@ -146,15 +207,27 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 			if (snapshot_capture(&c->snap, c->tid, &s->maps) == 0) {
 				c->captured = true;
 				dump_read_futex(c);
+			} else {
+				c->missing = "its registers could not be read (it exited)";
 			}
-		} else if (c->how == DUMP_HOW_STOP && c->t->state != ATTACH_GONE) {
+		} else if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_GONE) {
+			c->missing = "it exited before it stopped";
+		} else if (c->how == DUMP_HOW_STOP) {
 			/* It did not stop in time (it went into uninterruptible
 			 * sleep): take what the kernel saved. */
 			c->how = DUMP_HOW_PASSIVE;
-			threadstate_read(s->o->pid, c->t->tid, &c->ts);
+			if (threadstate_read(s->o->pid, c->t->tid, &c->ts) == 0 && !c->ts.blocked_known)
+				c->missing = c->ts.state == 'R' ?
+					     "it did not stop in time and was still running" :
+					     "it did not stop in time and the kernel gave no pc and sp";
 		}
 		if (c->how == DUMP_HOW_PASSIVE && c->ts.blocked_known)
 			dump_capture_passive(s->o->pid, &s->maps, c);
+		else if (!c->captured && !c->missing)
+			c->missing = c->ts.state == 'Z' || c->ts.state == 'X' ? "it exited (zombie)" :
+				     c->ts.state == 'D' ? "in uninterruptible sleep, and the kernel "
+							  "gave no pc and sp" :
+				     "its state could not be read";
 	}
 	/* Detach rather than resume: the release that follows then has no
 	 * need to stop these threads a second time. */
@@ -346,6 +419,7 @@ static int dump_explain(struct session *s, struct dump_capture *caps, size_t n, 
 		}
 		dt->partial = c->how == DUMP_HOW_PASSIVE;
 		dt->captured = c->captured;
+		dt->stack_missing = c->captured ? NULL : c->missing;
 		dt->unwind_end = "complete";
 		if (c->ts.state == 'D')
 			dt->kernel_stack = threadstate_kernel_stack(s->o->pid, dt->tid);

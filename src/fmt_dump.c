@@ -319,7 +319,12 @@ static void fmt_put_stack(struct fmt_ctx *c, const struct dump_thread *t, bool p
 	size_t i;
 
 	if (!t->captured) {
-		fputs("  (no user stack)\n", c->out);
+		fputs("  (no user stack", c->out);
+		if (t->stack_missing) {
+			fputs(": ", c->out);
+			fmt_put_text(c->out, t->stack_missing, SIZE_MAX, false);
+		}
+		fputs(")\n", c->out);
 	} else {
 		if (partial)
 			fputs("  (stack from the kernel's saved pc/sp: registers incomplete, "
@@ -591,6 +596,9 @@ static int fmt_cmp_group_key(const struct dump *d, size_t a, size_t b)
 		return ta->syscall_nr < tb->syscall_nr ? -1 : 1;
 	if (ta->captured != tb->captured)
 		return ta->captured ? 1 : -1;
+	if (!ta->captured && (r = strcmp(ta->stack_missing ? ta->stack_missing : "",
+					 tb->stack_missing ? tb->stack_missing : "")) != 0)
+		return r;
 	if (na != nb)
 		return na < nb ? -1 : 1;
 	for (i = 0; i < na; i++) {
@@ -855,8 +863,13 @@ static void fmt_put_json_thread(FILE *out, const struct dump_thread *t)
 	}
 	fputs(", \"wchan\": ", out);
 	fmt_put_json_str(out, t->wchan, sizeof(t->wchan));
-	fprintf(out, ", \"cpu_ns\": %" PRIu64 ", \"partial\": %s, \"frames\": [", t->cpu_ns,
+	fprintf(out, ", \"cpu_ns\": %" PRIu64 ", \"partial\": %s, \"stack_missing\": ", t->cpu_ns,
 		t->partial ? "true" : "false");
+	if (!t->captured)
+		fmt_put_json_str(out, t->stack_missing ? t->stack_missing : "unknown", SIZE_MAX);
+	else
+		fputs("null", out);
+	fputs(", \"frames\": [", out);
 	for (i = 0; t->frames && i < t->nframes; i++) {
 		if (i)
 			fputs(", ", out);

@@ -100,6 +100,10 @@ int attach_stop_thread(struct attach *a, struct attach_thread *t, int timeout_ms
  * asked has stopped, gone, or the time is up. */
 int attach_request_stop(struct attach *a, struct attach_thread *t);
 void attach_wait_stopped(struct attach *a, int timeout_ms);
+/* The same wait, but threads that did not stop in time stay asked (a
+ * caller may wait again, or give up with attach_wait_stopped(a, 0)).
+ * true: none is left to stop. */
+bool attach_wait_stopped_for(struct attach *a, int timeout_ms);
 
 /* Detach a thread we stopped, letting it run (or return to its job-control
  * stop): for a one-shot snapshot this saves stopping it again to detach. */

@@ -56,6 +56,7 @@ struct dump_thread {
 	bool partial;          /* not stopped (uninterruptible, or a call that would see EINTR):
 				  stack from the kernel's saved pc and sp only */
 	bool captured;         /* has a user stack at all */
+	const char *stack_missing; /* static text: why !captured (never NULL then) */
 	char *kernel_stack;    /* /proc/.../stack text for blocked threads, NULL if unreadable */
 };
 

@@ -110,7 +110,7 @@ def dump_json(ctx, fixture, what, args=()):
 
 
 _THREAD_KEYS = {"tid", "name", "state", "syscall", "wait", "wchan", "cpu_ns", "partial",
-                "frames"}
+                "stack_missing", "frames"}
 _FRAME_KEYS = {"pc", "function", "file", "line", "module", "inlined"}
 
 
@@ -136,8 +136,12 @@ def parse_json(text, what):
         if not isinstance(t["tid"], int) or not isinstance(t["name"], str) \
                 or not isinstance(t["state"], str) or not isinstance(t["partial"], bool) \
                 or not isinstance(t["cpu_ns"], int) or not isinstance(t["frames"], list) \
-                or not (t["syscall"] is None or isinstance(t["syscall"], str)):
+                or not (t["syscall"] is None or isinstance(t["syscall"], str)) \
+                or not (t["stack_missing"] is None or isinstance(t["stack_missing"], str)):
             _schema_error(what, "thread %r: a field has the wrong type" % t)
+        if (t["stack_missing"] is None) != bool(t["frames"]):
+            _schema_error(what, "thread %r: expected frames or the reason there are none "
+                          "(stack_missing), exactly one of them" % t)
         w = t["wait"]
         if w is not None:
             if not isinstance(w, dict) or set(w) != {"kind", "addr", "owner"} \
@@ -444,6 +448,8 @@ def check_waits_json(ctx, fixture, doc, what, state="sleeping", check_partial=Tr
                          w.get("owner"))
         if check_partial and exp.partial is not None:
             ctx.check_eq("%s: partial" % tag, exp.partial, t["partial"])
+        ctx.check(t["stack_missing"] is None, "%s: expected a stack, got none because %r"
+                  % (tag, t["stack_missing"]))
         check_stack(ctx, tag, json_frames(t), WAITS_KNOWN, exp.stack, module,
                     leaf_outside=exp.blocked)
     check_waits_deadlock_json(ctx, fixture, doc, by_tid, what)

@@ -337,6 +337,30 @@ def record(ctx, fixture, seconds, what, extra=()):
     return prof
 
 
+def record_enough(ctx, fixture, seconds, what, wants, extra=(), max_seconds=60):
+    """record(), with the window extended until each of wants, a list of
+    (description, samples_of(prof), minimum count), has at least its minimum:
+    on a busy machine the fixture's threads get a small share of the CPU and
+    a window tuned on an idle one yields too few samples to judge a share.
+    Each further window is scaled by the largest shortfall measured so far,
+    and the profiles are merged; after max_seconds of windows in all the
+    result is returned as it is (the share checks then report the counts)."""
+    prof = record(ctx, fixture, seconds, what, extra)
+    spent = seconds
+    while spent < max_seconds:
+        short = [(d, prof.total(f(prof)), m) for d, f, m in wants if prof.total(f(prof)) < m]
+        if not short:
+            break
+        factor = min(5.0, max(m / max(got, 1) for _, got, m in short))
+        more = int(min(max_seconds - spent, max(seconds, spent * (factor - 1) * 1.2)))
+        ctx.note("%s: too few samples after %d s (%s): recording %d s more"
+                 % (what, spent, ", ".join("%s %d < %d" % x for x in short), more))
+        extra_prof = record(ctx, fixture, more, what + " (+%d s)" % more, extra)
+        prof.samples.extend(extra_prof.samples)
+        spent += more
+    return prof
+
+
 def check_share(ctx, prof, samples, pred, minimum, what, describe):
     """At least minimum of samples satisfy pred; returns the share."""
     total = prof.total(samples)

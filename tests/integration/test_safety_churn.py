@@ -83,11 +83,13 @@ def case_record(ctx, fixture, mode, sampler="auto"):
     out = ctx.new_output("churn-" + mode)
     spinner = fixture.tid("spinner")
     cpu_before = harness.task_cpu_ns(fixture.pid, spinner)
+    sched_before = sh.sched_stat(fixture.pid, spinner)
     bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(WINDOW), "-hz", str(HZ),
                            "-mode", mode, "-sampler", sampler, "-o", out])
     with sh.ChildWatch(fixture.pid) as watch:
         result = bg.wait(WINDOW + 60)
     spin_cpu = (harness.task_cpu_ns(fixture.pid, spinner) - cpu_before) / 1e9
+    sched_after = sh.sched_stat(fixture.pid, spinner)
     after = sh.wait_status(fixture, what)
     ctx.expect_run(result, 0, what)
     ctx.expect_saved(result, out, what)
@@ -105,7 +107,8 @@ def case_record(ctx, fixture, mode, sampler="auto"):
     # sample (README, Samplers); ptrace samples whatever is on CPU.
     check_attribution(ctx, prof, what,
                       ("spinner",) if sampler == "perf" else ("churn", "spinner"))
-    sh.check_sample_rate(ctx, prof, "spinner", spin_cpu if mode == "cpu" else WINDOW, HZ, what)
+    sh.check_sample_rate(ctx, prof, "spinner", spin_cpu if mode == "cpu" else WINDOW, HZ, what,
+                         window=WINDOW, sched=(sched_before, sched_after))
     if mode == "cpu":
         sh.go_check(ctx, out, what)
 

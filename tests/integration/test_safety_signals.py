@@ -74,6 +74,10 @@ BITMAP_BITS = 1 << 20
 def read_shm(path):
     """The counter page as ({field: int}, bitmap as one int, monotonic ns read
     at); the fields also hold the time as "_now"."""
+    # The counters were read at some instant between t0 and now: on a busy
+    # machine this process may wait for a CPU in between, for longer than
+    # the timer's interval.
+    t0 = time.monotonic_ns()
     with open(path, "rb") as f:
         data = f.read()
     now = time.monotonic_ns()
@@ -84,6 +88,7 @@ def read_shm(path):
         raise harness.Failure("%s: bad magic %#x" % (path, fields["magic"]))
     bitmap = int.from_bytes(data[BITMAP_OFFSET:BITMAP_OFFSET + BITMAP_BITS // 8], "little")
     fields["_now"] = now
+    fields["_t0"] = t0
     return fields, bitmap, now
 
 
@@ -145,7 +150,10 @@ def check_signals(ctx, fixture, before, what, traffic=True):
     ctx.check_eq("%s: children with a wrong exit status" % what, 0, f["child_bad"])
     # Expirations and SIGALRMs during the phase: a signal may be in flight
     # at either end, hence +-2.
-    expired = (now - before["_now"]) // f["alarm_interval_ns"]
+    # Each page was read between its _t0 and _now: the expirations between
+    # the two reads are bracketed by the shortest and longest interval.
+    expired = (f["_t0"] - before["_now"]) // f["alarm_interval_ns"]
+    expired_max = (now - before["_t0"]) // f["alarm_interval_ns"]
     received = f["alarm_received"] - before["alarm_received"]
     slack = ALARM_SLACK + int(ALARM_SLACK_SHARE * expired)
     ctx.note("%s: SIGALRM: %d timer expirations, %d received (%d merged); longest gap between "
@@ -154,9 +162,9 @@ def check_signals(ctx, fixture, before, what, traffic=True):
                 f["alarm_interval_ns"] / 1e6,
                 "; the SIGALRM thread could not get real-time priority"
                 if f["sleeper_not_rt"] else ""))
-    ctx.check(expired - slack <= received <= expired + 2,
-              "%s: expected about %d SIGALRM (the timer's expirations, -%d/+2), received %d"
-              % (what, expired, slack, received))
+    ctx.check(expired - slack <= received <= expired_max + 2,
+              "%s: expected about %d..%d SIGALRM (the timer's expirations, -%d/+2), received %d"
+              % (what, expired, expired_max, slack, received))
     return f
 
 
@@ -183,12 +191,14 @@ def phase_record(ctx, fixture, mode):
     out = ctx.new_output("signals-" + mode)
     spinner = fixture.tid("spinner")
     cpu_before = harness.task_cpu_ns(fixture.pid, spinner)
+    sched_before = sh.sched_stat(fixture.pid, spinner)
     sender = start_sender(ctx, fixture)
     bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(PHASE_SECONDS), "-hz",
                            str(HZ), "-mode", mode, "-o", out])
     sent = sender.wait(PHASE_SECONDS + 30)
     result = bg.wait(PHASE_SECONDS + 60)
     spin_cpu = (harness.task_cpu_ns(fixture.pid, spinner) - cpu_before) / 1e9
+    sched_after = sh.sched_stat(fixture.pid, spinner)
     ctx.check(sent.rc == 0, "%s: the sender failed:\n  %s" % (what, sent.describe()))
     ctx.expect_run(result, 0, what)
     ctx.expect_saved(result, out, what)
@@ -201,7 +211,8 @@ def phase_record(ctx, fixture, mode):
         sh.go_check(ctx, out, what)
     ctx.note("%s: samples by thread %s" % (what, prof.count_by(sh.thread_of)))
     sh.check_sample_rate(ctx, prof, "spinner", spin_cpu if mode == "cpu" else PHASE_SECONDS,
-                         HZ, what)
+                         HZ, what, window=PHASE_SECONDS,
+                         sched=(sched_before, sched_after))
 
 
 def phase_dumps(ctx, fixture):
@@ -210,17 +221,23 @@ def phase_dumps(ctx, fixture):
     before, _, _ = read_shm(fixture.truth["shm"])
     sender = start_sender(ctx, fixture)
     dumps = 0
+    elapsed = 0.0
     while sender.alive():
         res = ctx.run_pprobe(["dump", "-p", str(fixture.pid), "-format", "json"], 60)
         dumps += 1
+        elapsed += res.elapsed
         if res.timed_out or res.rc != 0 or not res.stdout.startswith("{"):
             ctx.report("%s: dump %d failed:\n  %s" % (what, dumps, res.describe()))
             break
     sent = sender.wait(30)
     ctx.check(sent.rc == 0, "%s: the sender failed:\n  %s" % (what, sent.describe()))
     ctx.note("%s: %d dumps while the sender ran" % (what, dumps))
-    ctx.check(dumps >= 3, "%s: expected several dumps in %d s, got %d"
-              % (what, PHASE_SECONDS, dumps))
+    # Three, or as many as fit in the window at the mean time a dump took
+    # (on a busy machine, a thread waits long for a CPU to take its stop).
+    fit = int(PHASE_SECONDS / (elapsed / dumps)) if dumps and elapsed else 3
+    ctx.check(dumps >= min(3, max(1, fit)), "%s: expected several dumps in %d s (3, or the %d "
+              "that fit at the mean %.2f s a dump took), got %d"
+              % (what, PHASE_SECONDS, fit, elapsed / dumps if dumps else 0, dumps))
     check_signals(ctx, fixture, before, what)
     ctx.check_target_healthy(fixture, what)
 

@@ -188,6 +188,7 @@ static void build_main(struct dump *d)
 
 	i = add_thread(d, 32, "\xff\x01raw", 'D', NR_READ);
 	d->threads[i].captured = false;
+	d->threads[i].stack_missing = "in uninterruptible sleep, and the kernel gave no pc and sp";
 	d->threads[i].partial = true;
 	d->threads[i].kernel_stack = xstrdup("[<0>] folio_wait_bit+0x1/0x2\n[<0>] filemap_read\n");
 }
@@ -386,7 +387,8 @@ static void test_text(void)
 			 "in this process)] cpu=0ns");
 	CHECK_LINE(text, "thread 32 \"\\xff\\x01raw\" [disk sleep (uninterruptible) in read(fd 0)] "
 			 "cpu=0ns");
-	CHECK_LINE(text, "  (no user stack)");
+	CHECK_LINE(text, "  (no user stack: in uninterruptible sleep, and the kernel gave no pc "
+			 "and sp)");
 	CHECK_LINE(text, "  kernel stack:");
 	CHECK_LINE(text, "    [<0>] folio_wait_bit+0x1/0x2");
 	CHECK_LINE(text, "    [<0>] filemap_read");
@@ -653,7 +655,8 @@ static const char py_check[] =
 	"assert set(d)=={\"pid\",\"comm\",\"time_ns\",\"frozen_ns\",\"threads\",\"deadlocks\"}\n"
 	"for t in d[\"threads\"]:\n"
 	" assert set(t)=={\"tid\",\"name\",\"state\",\"syscall\",\"wait\",\"wchan\",\"cpu_ns\","
-	"\"partial\",\"frames\"},t\n"
+	"\"partial\",\"stack_missing\",\"frames\"},t\n"
+	" assert (t[\"stack_missing\"] is None)==bool(t[\"frames\"]),t\n"
 	" assert t[\"wait\"] is None or set(t[\"wait\"])=={\"kind\",\"addr\",\"owner\"}\n"
 	" for f in t[\"frames\"]:\n"
 	"  assert set(f)=={\"pc\",\"function\",\"file\",\"line\",\"module\",\"inlined\"}\n"
@@ -734,7 +737,8 @@ static void test_json(void)
 	CHECK(strstr(json, "{\"tid\": 11, \"name\": \"worker-a\", \"state\": \"sleeping\", "
 			   "\"syscall\": \"futex\", \"wait\": {\"kind\": \"mutex\", \"addr\": "
 			   "\"0x55d0c0a4e2a0\", \"owner\": 12}, \"wchan\": \"futex_wait_queue\", "
-			   "\"cpu_ns\": 12300000000, \"partial\": false, \"frames\": [{\"pc\": "
+			   "\"cpu_ns\": 12300000000, \"partial\": false, \"stack_missing\": null, "
+			   "\"frames\": [{\"pc\": "
 			   "\"0x7f0000001000\", \"function\": \"__lll_lock_wait\", \"file\": "
 			   "\"/build/glibc/nptl/lowlevellock.c\", \"line\": 52, \"module\": "
 			   "\"libc.so.6\", \"inlined\": false}, ") != NULL);
@@ -745,6 +749,8 @@ static void test_json(void)
 	CHECK(strstr(json, "\"name\": \"\\u00ff\\u0001raw\"") != NULL);
 	CHECK(strstr(json, "\"function\": \"inner\", \"file\": \"/src/app.c\", \"line\": 7, "
 			   "\"module\": \"app\", \"inlined\": true}") != NULL);
+	CHECK(strstr(json, "\"partial\": true, \"stack_missing\": \"in uninterruptible sleep, "
+			   "and the kernel gave no pc and sp\", \"frames\": []}") != NULL);
 	CHECK(strstr(json, "\"deadlocks\": [[11, 12], [21, 22, 23], [30]]}\n") != NULL);
 	check_json_python(json);
 	free(json);
