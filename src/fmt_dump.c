@@ -322,7 +322,7 @@ static void fmt_put_stack(struct fmt_ctx *c, const struct dump_thread *t, bool p
 		fputs("  (no user stack", c->out);
 		if (t->stack_missing) {
 			fputs(": ", c->out);
-			fmt_put_text(c->out, t->stack_missing, SIZE_MAX, false);
+			textesc_put(c->out, t->stack_missing, SIZE_MAX, false);
 		}
 		fputs(")\n", c->out);
 	} else {
