@@ -759,6 +759,19 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 &&
 		    st.tracer_pid == getpid())
 			err = 0; /* seized by the kernel as a clone of a thread of ours */
+		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 && st.tracer_pid != 0) {
+			/* Another tracer holds this thread: perhaps a pprobe that
+			 * is exiting and leaves its last threads to the kernel.
+			 * A profile without them would look whole: refuse, as
+			 * for a traced process. */
+			diag->err = -PPROBE_E_TRACED;
+			diag->tracer_pid = st.tracer_pid;
+			snprintf(diag->why, sizeof(diag->why),
+				 "process is already traced by process %d (thread %d)",
+				 (int)st.tracer_pid, (int)tids[i]);
+			free(tids);
+			return -PPROBE_E_TRACED;
+		}
 		if (err) {
 			if (a->n == 0 || tids[i] == a->pid)
 				attach_diagnose(a, err, diag);
