@@ -203,12 +203,8 @@ static void attach_fix_interrupted_call(struct attach *a, struct attach_thread *
 {
 	struct user_regs_struct regs;
 
-	if (t->eintr_kept) {
-		/* The EINTR is a signal's or a job-control stop's: the thread
-		 * returns to user space with it now. */
-		t->eintr_kept = false;
-		return;
-	}
+	if (t->eintr_kept)
+		return; /* a signal's or a job-control stop's: it stays */
 	if (ptrace_get_regs(t->tid, &regs) == 0 &&
 	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
 		a->calls_restarted++;
@@ -361,7 +357,8 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			/* A new thread's first stop, the end of a group-stop
 			 * (SIGCONT while listening), or the late stop of an
 			 * interrupt we gave up on: run on. */
-			t->after_group_stop = t->state == ATTACH_GROUP_STOPPED;
+			t->after_group_stop = t->state == ATTACH_GROUP_STOPPED || t->eintr_kept;
+			t->eintr_kept = false; /* back to user space with it */
 			t->state = ATTACH_RUNNING;
 			ptrace_cont(tid, 0);
 		}
@@ -604,6 +601,12 @@ int attach_resume_thread(struct attach *a, struct attach_thread *t)
 	if (t->in_group_stop) {
 		t->state = ATTACH_GROUP_STOPPED;
 		return ptrace_listen(t->tid);
+	}
+	/* Out of a stop where a job-control stop's EINTR was kept: the
+	 * SIGCONT reported next, if any, keeps it too (attach_settle_...). */
+	if (t->eintr_kept) {
+		t->after_group_stop = true;
+		t->eintr_kept = false;
 	}
 	t->state = ATTACH_RUNNING;
 	err = ptrace_cont(t->tid, 0);
