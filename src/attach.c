@@ -203,12 +203,8 @@ static void attach_fix_interrupted_call(struct attach *a, struct attach_thread *
 {
 	struct user_regs_struct regs;
 
-	if (t->eintr_kept) {
-		/* The EINTR is a signal's or a job-control stop's: the thread
-		 * returns to user space with it now. */
-		t->eintr_kept = false;
-		return;
-	}
+	if (t->eintr_kept)
+		return; /* a signal's or a job-control stop's: it stays */
 	if (ptrace_get_regs(t->tid, &regs) == 0 &&
 	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
 		a->calls_restarted++;
@@ -361,7 +357,8 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			/* A new thread's first stop, the end of a group-stop
 			 * (SIGCONT while listening), or the late stop of an
 			 * interrupt we gave up on: run on. */
-			t->after_group_stop = t->state == ATTACH_GROUP_STOPPED;
+			t->after_group_stop = t->state == ATTACH_GROUP_STOPPED || t->eintr_kept;
+			t->eintr_kept = false; /* back to user space with it */
 			t->state = ATTACH_RUNNING;
 			ptrace_cont(tid, 0);
 		}
@@ -611,6 +608,12 @@ int attach_resume_thread(struct attach *a, struct attach_thread *t)
 		t->state = ATTACH_GROUP_STOPPED;
 		return ptrace_listen(t->tid);
 	}
+	/* Out of a stop where a job-control stop's EINTR was kept: the
+	 * SIGCONT reported next, if any, keeps it too (attach_settle_...). */
+	if (t->eintr_kept) {
+		t->after_group_stop = true;
+		t->eintr_kept = false;
+	}
 	t->state = ATTACH_RUNNING;
 	err = ptrace_cont(t->tid, 0);
 	if (err == -ESRCH)
@@ -765,6 +768,19 @@ static int attach_seize_pass(struct attach *a, struct attach_diag *diag)
 		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 &&
 		    st.tracer_pid == getpid())
 			err = 0; /* seized by the kernel as a clone of a thread of ours */
+		if (err == -EPERM && procfs_read_status(tids[i], &st) == 0 && st.tracer_pid != 0) {
+			/* Another tracer holds this thread: perhaps a pprobe that
+			 * is exiting and leaves its last threads to the kernel.
+			 * A profile without them would look whole: refuse, as
+			 * for a traced process. */
+			diag->err = -PPROBE_E_TRACED;
+			diag->tracer_pid = st.tracer_pid;
+			snprintf(diag->why, sizeof(diag->why),
+				 "process is already traced by process %d (thread %d)",
+				 (int)st.tracer_pid, (int)tids[i]);
+			free(tids);
+			return -PPROBE_E_TRACED;
+		}
 		if (err) {
 			if (a->n == 0 || tids[i] == a->pid)
 				attach_diagnose(a, err, diag);
