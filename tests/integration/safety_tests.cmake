@@ -21,7 +21,8 @@ set(PPROBE_SAFETY_TESTS
   safety_tracer 90
   safety_badelf 120
   safety_outfile 90
-  safety_limits 240)
+  safety_limits 240
+  safety_plugins 120)
 
 pprobe_integration_tests(safety ${PPROBE_SAFETY_TESTS})
 set_property(TEST integration.safety_kill integration.safety_limits APPEND PROPERTY LABELS long)
