@@ -289,13 +289,15 @@ int cmd_record_run(const struct options *o)
 		goto out_msg;
 	stacks_init(&r.st, r.prof, &r.s.maps, r.s.sym);
 	err = sampler_init(&r.sp, o, &r.s, &r.st);
+	/* The first look at every thread (a read each: long for 10,000
+	 * threads) comes before the window, not out of it. */
+	if (!err)
+		sampler_prime(&r.sp);
 	r.start_ns = timeutil_mono_ns();
 	r.wall_start_ns = timeutil_wall_ns();
 	r.end_ns = r.start_ns + (int64_t)llround(o->seconds * 1e9);
-	if (!err) {
-		sampler_prime(&r.sp);
+	if (!err)
 		err = record_loop(&r);
-	}
 	session_release(&r.s);
 	if (r.s.att.target_exited && !o->quiet)
 		fprintf(stderr, "pprobe: process %d exited after %.1fs; writing what was collected\n",

@@ -22,7 +22,8 @@ set(PPROBE_SAFETY_TESTS
   safety_badelf 120
   safety_outfile 90
   safety_limits 240
-  safety_plugins 120)
+  safety_plugins 120
+  safety_threads 240)
 
 pprobe_integration_tests(safety ${PPROBE_SAFETY_TESTS})
-set_property(TEST integration.safety_kill integration.safety_limits APPEND PROPERTY LABELS long)
+set_property(TEST integration.safety_kill integration.safety_limits integration.safety_threads APPEND PROPERTY LABELS long)
