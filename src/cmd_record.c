@@ -372,6 +372,10 @@ int cmd_record_run(const struct options *o)
 	if (!err)
 		err = r.use_perf ? perfsample_init(&r.ps, o, &r.s, &r.st, r.perf_exclude_kernel)
 				 : sampler_init(&r.sp, o, &r.s, &r.st);
+	/* The first look at every thread (a read each: long for 10,000
+	 * threads) comes before the window, not out of it. */
+	if (!err && !r.use_perf)
+		sampler_prime(&r.sp);
 	r.start_ns = timeutil_mono_ns();
 	r.wall_start_ns = timeutil_wall_ns();
 	r.end_ns = r.start_ns + (int64_t)llround(o->seconds * 1e9);
@@ -380,7 +384,6 @@ int cmd_record_run(const struct options *o)
 		if (!err)
 			err = record_loop_perf(&r);
 	} else if (!err) {
-		sampler_prime(&r.sp);
 		err = record_loop(&r);
 	}
 	session_release(&r.s);

@@ -12,6 +12,7 @@
 
 #include "pprobe/elfimage.h"
 #include "pprobe/error.h"
+#include "pprobe/hashutil.h"
 #include "pprobe/maps.h"
 #include "pprobe/procfs.h"
 #include "pprobe/rootpath.h"
@@ -28,12 +29,21 @@ struct maps_image_key {
 	uint64_t vdso_start; /* for memory images: where it was copied from */
 	struct elfimage *img;
 	int err;
+	unsigned seen_gen; /* the last maps generation that mapped it */
 };
 
+/* The images, and an open-addressing index over them by key (slot: the
+ * image's position + 1, 0 for empty), so that finding the images the maps
+ * still hold costs one probe per mapping, not a scan of the cache. */
 struct maps_image_cache {
 	struct maps_image_key *v;
 	size_t n, cap;
+	size_t *slots;
+	size_t nslots; /* a power of two, at least twice n; 0 before the first */
+	uint64_t serial; /* the last serial given to an image */
 };
+
+static void maps_cache_mark_mapped(struct maps *m);
 
 void maps_init(struct maps *m, pid_t pid)
 {
@@ -73,6 +83,7 @@ void maps_fini(struct maps *m)
 			free(m->cache->v[i].path);
 		}
 		free(m->cache->v);
+		free(m->cache->slots);
 		free(m->cache);
 		m->cache = NULL;
 	}
@@ -242,6 +253,7 @@ int maps_read(struct maps *m)
 		return err;
 	}
 	m->generation++;
+	maps_cache_mark_mapped(m);
 	return 0;
 }
 
@@ -453,17 +465,80 @@ static int maps_open_file(const struct maps *m, const struct maps_entry *e, stru
 	return 0;
 }
 
+static bool maps_is_vdso(const struct maps_entry *e)
+{
+	return !strcmp(e->path, "[vdso]");
+}
+
+/* The vDSO is keyed by where it was copied from; a file by device, inode
+ * and the path the target names it by. */
+static uint64_t maps_key_hash(const struct maps_entry *e, bool vdso)
+{
+	if (vdso)
+		return hashutil_combine(hashutil_str("[vdso]"), e->start);
+	return hashutil_combine(hashutil_combine(hashutil_str(e->path), e->inode),
+				((uint64_t)e->dev_major << 32) | e->dev_minor);
+}
+
+static bool maps_key_matches(const struct maps_image_key *k, const struct maps_entry *e,
+			     bool vdso)
+{
+	return vdso ? k->vdso_start == e->start && !strcmp(k->path, "[vdso]")
+		    : (k->inode == e->inode && k->dev_major == e->dev_major &&
+		       k->dev_minor == e->dev_minor && !strcmp(k->path, e->path));
+}
+
+static uint64_t maps_key_rehash(const struct maps_image_key *k)
+{
+	struct maps_entry e = { .start = k->vdso_start, .inode = k->inode,
+				.dev_major = k->dev_major, .dev_minor = k->dev_minor,
+				.path = k->path };
+
+	return maps_key_hash(&e, k->vdso_start && !strcmp(k->path, "[vdso]"));
+}
+
+/* Rebuild the index for at least want images: in place when it is big
+ * enough (so eviction, which only shrinks the cache, cannot fail), else
+ * in a larger one. */
+static int maps_cache_reindex(struct maps_image_cache *c, size_t want)
+{
+	size_t ns = c->nslots ? c->nslots : 64, *slots = c->slots;
+
+	while (ns < want * 2)
+		ns *= 2;
+	if (ns != c->nslots) {
+		slots = calloc(ns, sizeof(*slots));
+		if (!slots)
+			return -ENOMEM;
+		free(c->slots);
+		c->slots = slots;
+		c->nslots = ns;
+	} else {
+		memset(slots, 0, ns * sizeof(*slots));
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		size_t h = (size_t)maps_key_rehash(&c->v[i]) & (ns - 1);
+
+		while (slots[h])
+			h = (h + 1) & (ns - 1);
+		slots[h] = i + 1;
+	}
+	return 0;
+}
+
 static struct maps_image_key *maps_cache_lookup(struct maps *m, const struct maps_entry *e,
 						bool vdso)
 {
 	struct maps_image_cache *c = m->cache;
+	size_t h;
 
-	for (size_t i = 0; c && i < c->n; i++) {
-		struct maps_image_key *k = &c->v[i];
+	if (!c || !c->nslots)
+		return NULL;
+	for (h = (size_t)maps_key_hash(e, vdso) & (c->nslots - 1); c->slots[h];
+	     h = (h + 1) & (c->nslots - 1)) {
+		struct maps_image_key *k = &c->v[c->slots[h] - 1];
 
-		if (vdso ? k->vdso_start == e->start && !strcmp(k->path, "[vdso]")
-			 : (k->inode == e->inode && k->dev_major == e->dev_major &&
-			    k->dev_minor == e->dev_minor && !strcmp(k->path, e->path)))
+		if (maps_key_matches(k, e, vdso))
 			return k;
 	}
 	return NULL;
@@ -474,6 +549,7 @@ static struct maps_image_key *maps_cache_insert(struct maps *m, const struct map
 {
 	struct maps_image_cache *c = m->cache;
 	struct maps_image_key *k;
+	size_t h;
 
 	if (!c) {
 		c = m->cache = calloc(1, sizeof(*c));
@@ -489,6 +565,8 @@ static struct maps_image_key *maps_cache_insert(struct maps *m, const struct map
 		c->v = nv;
 		c->cap = ncap;
 	}
+	if ((c->n + 1) * 2 > c->nslots && maps_cache_reindex(c, c->n + 1) != 0)
+		return NULL;
 	k = &c->v[c->n];
 	memset(k, 0, sizeof(*k));
 	k->path = strdup(e->path);
@@ -498,14 +576,90 @@ static struct maps_image_key *maps_cache_insert(struct maps *m, const struct map
 	k->dev_minor = e->dev_minor;
 	k->inode = e->inode;
 	k->vdso_start = vdso ? e->start : 0;
+	k->seen_gen = m->generation;
 	k->err = vdso ? maps_open_vdso(m, e, &k->img) : maps_open_file(m, e, &k->img);
-	c->n++;
+	if (k->img)
+		k->img->serial = ++c->serial;
+	for (h = (size_t)maps_key_hash(e, vdso) & (c->nslots - 1); c->slots[h];
+	     h = (h + 1) & (c->nslots - 1))
+		;
+	c->slots[h] = ++c->n;
 	return k;
+}
+
+/* After a read that changed the maps: stamp every cached image that a
+ * mapping still holds with this generation. */
+static void maps_cache_mark_mapped(struct maps *m)
+{
+	for (size_t i = 0; m->cache && i < m->n; i++) {
+		struct maps_entry *e = &m->v[i];
+		bool vdso = maps_is_vdso(e);
+		struct maps_image_key *k;
+
+		if ((vdso || maps_is_file(e)) && (k = maps_cache_lookup(m, e, vdso)))
+			k->seen_gen = m->generation;
+	}
+}
+
+/* Wrapping compare of generations: the older first. */
+static int maps_cmp_seen(const void *a, const void *b)
+{
+	const struct maps_image_key *x = *(const struct maps_image_key *const *)a;
+	const struct maps_image_key *y = *(const struct maps_image_key *const *)b;
+	int d = (int)(x->seen_gen - y->seen_gen);
+
+	return (d > 0) - (d < 0);
+}
+
+size_t maps_evict_unmapped(struct maps *m, maps_evict_fn fn, void *arg)
+{
+	struct maps_image_cache *c = m->cache;
+	struct maps_image_key **old;
+	size_t nold = 0, nevict, kept = 0;
+
+	if (!c)
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		nold += c->v[i].seen_gen != m->generation;
+	if (nold <= MAPS_KEEP_UNMAPPED)
+		return 0;
+	old = malloc(nold * sizeof(*old));
+	if (!old)
+		return 0; /* tried again after the next change */
+	nold = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].seen_gen != m->generation)
+			old[nold++] = &c->v[i];
+	qsort(old, nold, sizeof(*old), maps_cmp_seen);
+	nevict = nold - MAPS_KEEP_UNMAPPED;
+	for (size_t i = 0; i < nevict; i++) {
+		if (old[i]->img && fn)
+			fn(arg, old[i]->img);
+		elfimage_free(old[i]->img);
+		free(old[i]->path);
+		old[i]->path = NULL; /* marks it for the compaction below */
+	}
+	free(old);
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].path)
+			c->v[kept++] = c->v[i];
+	c->n = kept;
+	/* Same number of slots or fewer needed: rebuilt in place. */
+	maps_cache_reindex(c, c->n);
+	return nevict;
+}
+
+struct elfimage *maps_image_by_serial(const struct maps *m, uint64_t serial)
+{
+	for (size_t i = 0; serial && m->cache && i < m->cache->n; i++)
+		if (m->cache->v[i].img && m->cache->v[i].img->serial == serial)
+			return m->cache->v[i].img;
+	return NULL;
 }
 
 int maps_resolve(struct maps *m, struct maps_entry *e, struct elfimage **img, uint64_t *bias)
 {
-	bool vdso = !strcmp(e->path, "[vdso]");
+	bool vdso = maps_is_vdso(e);
 	struct maps_image_key *k;
 
 	if (!e->img_tried) {

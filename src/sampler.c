@@ -30,6 +30,15 @@
 /* Descriptors left for everything but the kept per-thread files. */
 #define SAMPLER_FD_MARGIN 256
 #define SYS_FUTEX_NR 202
+/* CPU mode: a thread stays hot (looked at every tick) until this many
+ * looks in a row found it had not run. */
+#define SAMPLER_HOT_IDLE 4
+/* CPU mode: looks at cold threads per tick, at least, and the share of the
+ * period (1/SAMPLER_COLD_SHARE) they may take beyond the least. */
+#define SAMPLER_COLD_MIN 16
+#define SAMPLER_COLD_SHARE 4
+/* CPU mode: every cold thread is looked at within this many ticks. */
+#define SAMPLER_COLD_ROUNDS 64
 
 /* What wall mode remembers of a thread between ticks (attach_thread.user). */
 struct sampler_thread {
@@ -49,6 +58,8 @@ struct sampler_thread {
 	bool blocked;     /* captured asleep in a system call ... */
 	long nr;          /* ... this one, */
 	uint64_t sp, pc;  /* ... at this stack pointer and pc */
+	bool hot;         /* CPU mode: ran at a recent look, looked at every tick */
+	uint64_t looked;  /* CPU mode: the tick of its last look */
 };
 
 static void sampler_thread_clear_kframes(struct sampler_thread *st)
@@ -130,12 +141,8 @@ static void sampler_note_stop(struct sampler *sp, int64_t ns)
 	s->stop_ns[s->n++] = ns;
 }
 
-/* Open the thread's schedstat once, kept for a cheap pread() every tick.
- * Its stat, read before each capture, is kept open too while descriptors
- * are plentiful (two per thread and a margin within RLIMIT_NOFILE), so
- * that a process with 10,000 threads stays within the limit; its other
- * /proc files are opened when read. */
-static int sampler_open_thread_files(struct sampler *sp, struct attach_thread *t)
+/* Open the thread's schedstat once, kept for a cheap pread() every look. */
+static int sampler_open_sched(struct sampler *sp, struct attach_thread *t)
 {
 	char path[80];
 
@@ -143,13 +150,7 @@ static int sampler_open_thread_files(struct sampler *sp, struct attach_thread *t
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)sp->o->pid, (int)t->tid);
 	t->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (t->sched_fd < 0)
-		return -errno;
-	if (sp->s->att.n * 2 + SAMPLER_FD_MARGIN <= sp->fd_limit) {
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)sp->o->pid, (int)t->tid);
-		t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	return 0;
+	return t->sched_fd < 0 ? -errno : 0;
 }
 
 /* Read /proc/PID/task/TID/NAME into buf; length or -errno. */
@@ -170,7 +171,7 @@ static bool sampler_look_cpu(struct sampler *sp, struct attach_thread *t)
 	char buf[256];
 	uint64_t run_ns;
 
-	if (sampler_open_thread_files(sp, t) != 0 || procfs_pread_fd(t->sched_fd, buf, sizeof(buf)) <= 0 ||
+	if (sampler_open_sched(sp, t) != 0 || procfs_pread_fd(t->sched_fd, buf, sizeof(buf)) <= 0 ||
 	    procfs_parse_schedstat(buf, &run_ns, NULL) != 0)
 		return false;
 	if (!t->cpu_seen) {
@@ -185,10 +186,19 @@ static bool sampler_look_cpu(struct sampler *sp, struct attach_thread *t)
 	return true;
 }
 
-/* The thread's stat: through its kept descriptor when it has one. */
+/* The thread's stat, read only for threads that ran (and in wall mode):
+ * through a descriptor kept open while descriptors are plentiful (two per
+ * thread and a margin within RLIMIT_NOFILE, so that a process with 10,000
+ * threads stays within the limit), else opened for the read. */
 static ssize_t sampler_read_stat(struct sampler *sp, struct attach_thread *t, char *buf,
 				 size_t len)
 {
+	if (t->stat_fd < 0 && sp->s->att.n * 2 + SAMPLER_FD_MARGIN <= sp->fd_limit) {
+		char path[80];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)sp->o->pid, (int)t->tid);
+		t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	return t->stat_fd >= 0 ? procfs_pread_fd(t->stat_fd, buf, len)
 			       : sampler_read_task_file(sp, t, "stat", buf, len);
 }
@@ -273,6 +283,38 @@ static void sampler_unwind(struct sampler *sp, struct unwind_result *ur)
 		unwind_stack(sp->s->unw, &sp->snap, sp->pcs, (size_t)sp->o->max_depth, ur);
 }
 
+/* CPU mode: after a look at t, is it hot (it ran) or cold (idle for
+ * SAMPLER_HOT_IDLE looks)?  Only threads that ran get state. */
+static void sampler_cpu_note(struct sampler *sp, struct attach_thread *t, bool first, bool ran)
+{
+	struct sampler_thread *st = t->user;
+
+	if ((ran || first) && !st)
+		st = t->user = calloc(1, sizeof(*st)); /* without: it stays cold */
+	if (!st)
+		return;
+	st->looked = sp->ticks;
+	if (ran) {
+		st->hot = true;
+		st->idle = 0;
+	} else if (first) {
+		/* A new thread: its first look only took its CPU time; the
+		 * next tick tells whether it runs (one idle look and it is
+		 * cold). */
+		st->hot = true;
+		st->idle = SAMPLER_HOT_IDLE - 1;
+	} else if (st->hot && ++st->idle >= SAMPLER_HOT_IDLE) {
+		st->hot = false;
+	}
+}
+
+static bool sampler_cpu_is_hot(const struct attach_thread *t)
+{
+	const struct sampler_thread *st = t->user;
+
+	return !t->cpu_seen || (st && st->hot);
+}
+
 /* CPU mode: sample t if it is on CPU now. */
 static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64_t now)
 {
@@ -281,8 +323,13 @@ static int sampler_cpu_thread(struct sampler *sp, struct attach_thread *t, int64
 	int64_t values[2];
 	int err;
 
-	if (t->state != ATTACH_RUNNING || !sampler_look_cpu(sp, t) ||
-	    sampler_state_letter(sp, t) != 'R')
+	bool ran, first = !t->cpu_seen;
+
+	if (t->state != ATTACH_RUNNING)
+		return 0;
+	ran = sampler_look_cpu(sp, t);
+	sampler_cpu_note(sp, t, first, ran);
+	if (!ran || sampler_state_letter(sp, t) != 'R')
 		return 0;
 	if (sp->over_budget) {
 		/* Out of time this tick; its CPU time goes to its next sample. */
@@ -577,34 +624,104 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 	return err;
 }
 
-int sampler_tick(struct sampler *sp, int64_t now)
+/* One thread's turn in a tick.  A tick may spend one period stopping
+ * threads; past that, the threads still to come are sampled without a
+ * stop or not at all this tick, and the next tick starts with them. */
+static int sampler_visit(struct sampler *sp, struct attach_thread *t, size_t i, int64_t now)
 {
-	struct attach *a = &sp->s->att;
+	if (!sp->over_budget && timeutil_mono_ns() - now > sp->period_ns) {
+		sp->over_budget = true;
+		sp->first = i;
+	}
+	return sp->o->wall ? sampler_wall_thread(sp, t, now) : sampler_cpu_thread(sp, t, now);
+}
+
+static bool sampler_skips(const struct sampler *sp, const struct attach_thread *t)
+{
+	return t->state == ATTACH_GONE || !sampler_wants_tid(sp, t->tid);
+}
+
+/* CPU mode: the hot threads (and new ones) every tick -- every thread at
+ * the first tick, which finds the ones that ran since sampler_prime --;
+ * then cold threads in turn, from where the last tick left off: one in
+ * SAMPLER_COLD_ROUNDS of them (SAMPLER_COLD_MIN at least), and more while
+ * the tick has used less than 1/SAMPLER_COLD_SHARE of the period.  So a
+ * tick costs a read per running thread plus a slice of the sleepers, not a
+ * read per thread: with 10,000 sleeping threads the ticks keep their
+ * rate.  A sleeper that starts to run is found within SAMPLER_COLD_ROUNDS
+ * ticks (fewer when reads are quick); its CPU time since its last look
+ * still goes to its first sample, as schedstat is cumulative. */
+static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t start)
+{
+	struct attach_thread **v = sp->s->att.threads;
+	size_t looked = 0, k, i = 0, first_hot = n, first_late;
+	size_t min_looks = n / SAMPLER_COLD_ROUNDS > SAMPLER_COLD_MIN ? n / SAMPLER_COLD_ROUNDS
+								     : SAMPLER_COLD_MIN;
+	bool late;
 	int err;
-	size_t n = a->n, start = sp->first < n ? sp->first : 0;
 
-	session_poll_maps(sp->s, now);
-	/* Index loop over the threads known at the start: sampling may add
-	 * threads (clone events) to the table; they come next tick. */
-	sp->over_budget = false;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = (start + k) % n;
-		struct attach_thread *t = a->threads[i];
-
-		if (t->state == ATTACH_GONE || !sampler_wants_tid(sp, t->tid))
+	for (k = 0; k < n; k++) {
+		i = (start + k) % n;
+		if (sampler_skips(sp, v[i]) || (sp->ticks > 1 && !sampler_cpu_is_hot(v[i])))
 			continue;
-		/* A tick may spend one period stopping threads; past that, the
-		 * threads still to come are sampled without a stop or not at
-		 * all this tick, and the next tick starts with them. */
-		if (!sp->over_budget && timeutil_mono_ns() - now > sp->period_ns) {
-			sp->over_budget = true;
-			sp->first = i;
-		}
-		err = sp->o->wall ? sampler_wall_thread(sp, t, now) : sampler_cpu_thread(sp, t, now);
+		if (first_hot == n)
+			first_hot = i;
+		err = sampler_visit(sp, v[i], i, now);
 		if (err)
 			return err;
 	}
-	if (!sp->over_budget)
+	/* The next tick starts with the hot thread this one ran out of time
+	 * for, else with the one after this tick's first: each hot thread
+	 * takes its turn at the head, should one stop take a whole period (a
+	 * loaded machine), rather than the same one always going first. */
+	late = sp->over_budget;
+	first_late = sp->first;
+	for (k = 0; k < n; k++) {
+		const struct sampler_thread *st;
+
+		i = (sp->cold_next + k) % n;
+		st = v[i]->user;
+		if (sampler_skips(sp, v[i]) || sampler_cpu_is_hot(v[i]) ||
+		    (st && st->looked == sp->ticks))
+			continue;
+		if (looked >= min_looks && (looked % 8 == 0) &&
+		    (timeutil_mono_ns() - now) * SAMPLER_COLD_SHARE > sp->period_ns)
+			break;
+		err = sampler_visit(sp, v[i], i, now);
+		if (err)
+			return err;
+		looked++;
+		i = (i + 1) % n; /* past the end: the next tick starts after it */
+	}
+	sp->cold_next = n ? i : 0;
+	sp->first = late ? first_late : first_hot < n ? (first_hot + 1) % n : 0;
+	return 0;
+}
+
+int sampler_tick(struct sampler *sp, int64_t now)
+{
+	struct attach *a = &sp->s->att;
+	int err = 0;
+	size_t n = a->n, start = sp->first < n ? sp->first : 0;
+
+	session_poll_maps(sp->s, now);
+	/* Index loops over the threads known at the start: sampling may add
+	 * threads (clone events) to the table; they come next tick. */
+	sp->over_budget = false;
+	sp->ticks++;
+	if (!sp->o->wall) {
+		err = sampler_cpu_pass(sp, now, n, start);
+	} else {
+		for (size_t k = 0; k < n && !err; k++) {
+			size_t i = (start + k) % n;
+
+			if (!sampler_skips(sp, a->threads[i]))
+				err = sampler_visit(sp, a->threads[i], i, now);
+		}
+	}
+	if (err)
+		return err;
+	if (sp->o->wall && !sp->over_budget)
 		sp->first = 0;
 	attach_compact(a);
 	if (a->exec_seen)
@@ -633,8 +750,9 @@ void sampler_format_stats(struct sampler *sp, char *buf, size_t len)
 	snprintf(buf, len,
 		 "stopped threads %zu times: median %s, p99 %s, total %s; %" PRIu64 " samples (%" PRIu64
 		 " reused, %" PRIu64 " captured without stopping), %" PRIu64 " lost (blocked %" PRIu64
-		 ", not stopping %" PRIu64 ", exited %" PRIu64 ", tick out of time %" PRIu64 ")",
+		 ", not stopping %" PRIu64 ", exited %" PRIu64 ", tick out of time %" PRIu64
+		 "); %" PRIu64 " ticks",
 		 s->n, med, p99, tot, s->samples, s->reused, s->passive,
 		 s->lost_blocked + s->lost_timeout + s->lost_gone + s->lost_late, s->lost_blocked,
-		 s->lost_timeout, s->lost_gone, s->lost_late);
+		 s->lost_timeout, s->lost_gone, s->lost_late, sp->ticks);
 }

@@ -129,6 +129,16 @@ int session_attach(struct session *s, char *msg, size_t len)
 	return 0;
 }
 
+/* maps_evict_unmapped's callback: what the unwinder and the symbolizer
+ * built on an image goes with it. */
+static void session_forget_image(void *arg, const struct elfimage *img)
+{
+	struct session *s = arg;
+
+	unwind_forget_image(s->unw, img);
+	symbolize_forget_image(s->sym, img);
+}
+
 bool session_refresh_maps(struct session *s, bool force)
 {
 	int64_t now = timeutil_mono_ns(), took;
@@ -151,6 +161,10 @@ bool session_refresh_maps(struct session *s, bool force)
 	s->maps_changed = s->maps.generation != gen;
 	if (!s->maps_changed)
 		return false;
+	/* Libraries unloaded for good (a plugin loader, a JIT writing .so
+	 * files) are let go, or their files and sessions pile up.  Every
+	 * sample taken so far is symbolized already (stacks_add). */
+	maps_evict_unmapped(&s->maps, session_forget_image, s);
 	unwind_flush(s->unw);
 	return true;
 }

@@ -253,7 +253,9 @@ int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id)
 
 	if (e && maps_resolve(st->maps, e, &img, &bias))
 		img = NULL, bias = 0;
-	k = stacks_table_find(&st->locs, pc, (uint64_t)(uintptr_t)img, bias);
+	/* By the image's serial, not its address: an image evicted from the
+	 * maps cache (maps_evict_unmapped) may leave its address to another. */
+	k = stacks_table_find(&st->locs, pc, img ? img->serial : 0, bias);
 	if (!k)
 		return -ENOMEM;
 	if (k->used) {
@@ -265,7 +267,7 @@ int stacks_location(struct stacks *st, uint64_t pc, uint64_t *id)
 		return err;
 	/* The table may not have moved: stacks_new_location does not touch it. */
 	k->a = pc;
-	k->b = (uint64_t)(uintptr_t)img;
+	k->b = img ? img->serial : 0;
 	k->c = bias;
 	k->value = *id;
 	k->used = true;
@@ -282,10 +284,10 @@ static int stacks_cmp_location(const void *a, const void *b)
 	return (x->value > y->value) - (x->value < y->value);
 }
 
-/* Name location k (of an image whose debug info just came) again. */
-static int stacks_rename_location(struct stacks *st, struct stacks_key3 *k)
+/* Name location k (of img, whose debug info just came) again. */
+static int stacks_rename_location(struct stacks *st, struct stacks_key3 *k,
+				  const struct elfimage *img)
 {
-	const struct elfimage *img = (const struct elfimage *)(uintptr_t)k->b;
 	struct symbolize_result res;
 	struct profile_frame frames[64];
 	int err;
@@ -319,12 +321,15 @@ int stacks_fetch_debuginfo(struct stacks *st)
 	 * is asked for first, should the time limit cut the list short. */
 	qsort(order, n, sizeof(*order), stacks_cmp_location);
 	for (size_t i = 0; i < n && !err; i++) {
-		int got = symbolize_fetch(st->sym, (const struct elfimage *)(uintptr_t)order[i]->b);
+		/* An image evicted from the maps cache (no longer mapped) keeps
+		 * the names it was given. */
+		const struct elfimage *img = maps_image_by_serial(st->maps, order[i]->b);
+		int got = img ? symbolize_fetch(st->sym, img) : 0;
 
 		if (got < 0)
 			err = got;
 		else if (got)
-			err = stacks_rename_location(st, order[i]);
+			err = stacks_rename_location(st, order[i], img);
 	}
 	free(order);
 	return err;

@@ -76,6 +76,16 @@ static void symbolize_cu_indexes_free(struct symbolize_module *m)
 	m->ncus = 0;
 }
 
+/* End m's session and free what was built on it. */
+static void symbolize_module_close(struct symbolize_module *m)
+{
+	symbolize_cu_indexes_free(m);
+	if (m->dwfl)
+		dwfl_end(m->dwfl);
+	if (m->memfd >= 0)
+		close(m->memfd);
+}
+
 static char *debuginfo_path;
 
 /* The length of path's "/proc/PID/root" or "/proc/PID/task/TID/root"
@@ -249,15 +259,23 @@ void symbolize_free(struct symbolize *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		symbolize_cu_indexes_free(&s->mods[i]);
-		if (s->mods[i].dwfl)
-			dwfl_end(s->mods[i].dwfl);
-		if (s->mods[i].memfd >= 0)
-			close(s->mods[i].memfd);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		symbolize_module_close(&s->mods[i]);
 	free(s->mods);
 	free(s);
+}
+
+void symbolize_forget_image(struct symbolize *s, const struct elfimage *img)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->mods[i].img != img)
+			continue;
+		symbolize_module_close(&s->mods[i]);
+		s->mods[i] = s->mods[--s->n];
+		return;
+	}
 }
 
 /* Open a libdwfl session for img, or a fresh one in place of the last

@@ -381,6 +381,20 @@ void unwind_free(struct unwind *u)
 	free(u);
 }
 
+void unwind_forget_image(struct unwind *u, const struct elfimage *img)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->nimages; i++) {
+		if (u->images[i].img != img)
+			continue;
+		ehframe_index_fini(&u->images[i].idx);
+		funcsyms_fini(&u->images[i].syms);
+		u->images[i] = u->images[--u->nimages];
+		return;
+	}
+}
+
 void unwind_flush(struct unwind *u)
 {
 	unw_flush_cache(u->as, 0, 0);

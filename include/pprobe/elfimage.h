@@ -32,6 +32,9 @@ struct elfimage {
 	uint64_t eh_frame_hdr;      /* vaddr of .eh_frame_hdr, 0 if none */
 	uint64_t eh_frame_hdr_size;
 	char build_id[129];         /* hex, "" if none */
+	uint64_t serial; /* given by the maps cache, never reused in a run:
+			    caches above key by it, as the address of an
+			    image freed by eviction can be a new image's */
 };
 
 /* Map path read-only and parse it.  name is what the target calls it.

@@ -6,6 +6,12 @@
  * load bias.  Images are cached across re-reads (keyed by device, inode
  * and path) and owned by the maps object; the generation counter grows on
  * every re-read so caches above can tell.
+ *
+ * The cache is bounded: an image no longer mapped (a dlclose'd plugin, a
+ * JIT's .so file) stays cached for a while, should it come back, but only
+ * the MAPS_KEEP_UNMAPPED most recently seen of them; older ones are freed
+ * by maps_evict_unmapped, whose caller first drops what it built on them.
+ * Images still mapped are never evicted: their number is the target's.
  */
 #ifndef PPROBE_MAPS_H
 #define PPROBE_MAPS_H
@@ -46,6 +52,9 @@ struct maps {
 	size_t last_len, last_cap;
 };
 
+/* How many images no longer mapped the cache keeps (see above). */
+#define MAPS_KEEP_UNMAPPED 32
+
 void maps_init(struct maps *m, pid_t pid);
 void maps_fini(struct maps *m);
 
@@ -64,6 +73,19 @@ int maps_resolve(struct maps *m, struct maps_entry *e, struct elfimage **img, ui
 /* Copy len bytes of code at target address addr from the mapped file (never
  * from the live target).  -EFAULT if not file-backed there. */
 int maps_read_code(struct maps *m, uint64_t addr, void *buf, size_t len);
+
+/* Called with each image before maps_evict_unmapped frees it. */
+typedef void (*maps_evict_fn)(void *arg, const struct elfimage *img);
+
+/* Free the cached images that the maps of the last maps_read no longer
+ * map, all but the MAPS_KEEP_UNMAPPED last seen mapped; fn(arg, img) is
+ * called before each is freed (fn may be NULL).  No maps entry points to
+ * an evicted image (entries hold only images they map).  Returns how many
+ * were evicted. */
+size_t maps_evict_unmapped(struct maps *m, maps_evict_fn fn, void *arg);
+
+/* The cached image of this serial (elfimage.serial), or NULL once evicted. */
+struct elfimage *maps_image_by_serial(const struct maps *m, uint64_t serial);
 
 /* Is this entry executable code pprobe should report as a pprof Mapping? */
 bool maps_is_exec(const struct maps_entry *e);

@@ -2,7 +2,9 @@
  *
  * CPU mode: a thread is sampled only if it is on CPU now (state R) and used
  * CPU since the last look (its schedstat run time grew); the value is the
- * CPU time it used since its previous sample.
+ * CPU time it used since its previous sample.  Threads that ran recently
+ * are looked at every tick, the others in turn, a slice a tick, so a tick
+ * costs O(running + a bounded slice), not a read of every thread.
  *
  * Wall mode: every thread is sampled every tick, running or not, value the
  * tick period, with labels state, syscall and wait.  A thread whose CPU time
@@ -51,6 +53,8 @@ struct sampler {
 	size_t first; /* where the next tick starts in the thread table: where
 			 the last one ran out of time, so every thread gets
 			 its turn to be stopped */
+	size_t cold_next; /* CPU mode: where the next slice of idle threads starts */
+	uint64_t ticks;   /* ticks so far */
 };
 
 int sampler_init(struct sampler *sp, const struct options *o, struct session *s,

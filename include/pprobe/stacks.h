@@ -2,7 +2,8 @@
  *
  * Each pc is resolved to the mapping that holds it and symbolized the first
  * time it is seen (cached by pc, image and load bias, so each address is
- * symbolized once even when the maps are re-read); samples are then added
+ * symbolized once even when the maps are re-read; the image by its
+ * serial, which outlives its eviction from the maps cache); samples are then added
  * to the profile model, which merges identical stacks.  Runs while the
  * target runs: nothing here touches a stopped thread.
  */
@@ -34,7 +35,7 @@ struct stacks {
 	struct profile *prof;  /* borrowed */
 	struct maps *maps;     /* borrowed */
 	struct symbolize *sym; /* borrowed */
-	struct stacks_table locs;     /* (pc, image, bias) -> location id */
+	struct stacks_table locs;     /* (pc, image serial, bias) -> location id */
 	struct stacks_table mappings; /* (start, end, offset ^ file) -> mapping id */
 	struct stacks_table names;    /* (name hash) -> location id of a named frame */
 	uint64_t *loc_buf;

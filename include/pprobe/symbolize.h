@@ -41,6 +41,12 @@ int symbolize_new(struct symbolize **out);
 void symbolize_set_perfmap(struct symbolize *s, struct perfmap *pm);
 void symbolize_free(struct symbolize *s);
 
+/* Drop img's libdwfl session and everything built on it (descriptors,
+ * DWARF indexes): the maps cache is about to free the image
+ * (maps_evict_unmapped).  A later lookup of another image at the same
+ * address opens a session of its own. */
+void symbolize_forget_image(struct symbolize *s, const struct elfimage *img);
+
 /* From now on, an image without debug info on this machine is looked up on
  * the debuginfod servers of f (borrowed) once, the first time it is used
  * or symbolize_fetch is called; NULL turns that off.  Only while no thread

@@ -33,6 +33,12 @@ struct unwind_result {
 int unwind_new(struct maps *maps, struct unwind **out);
 void unwind_free(struct unwind *u);
 
+struct elfimage;
+
+/* Drop what was built for img (its .eh_frame index, its function starts):
+ * the maps cache is about to free it (maps_evict_unmapped). */
+void unwind_forget_image(struct unwind *u, const struct elfimage *img);
+
 /* Forget cached unwind info (call after the maps were re-read). */
 void unwind_flush(struct unwind *u);
 

@@ -28,7 +28,9 @@ set(PPROBE_SAFETY_TESTS
   safety_limits 240
   safety_release 240
   safety_fifo 180
-  safety_execloop 300)
+  safety_execloop 300
+  safety_plugins 120
+  safety_threads 240)
 
 pprobe_integration_tests(safety ${PPROBE_SAFETY_TESTS})
-set_property(TEST integration.safety_kill integration.safety_limits APPEND PROPERTY LABELS long)
+set_property(TEST integration.safety_kill integration.safety_limits integration.safety_threads APPEND PROPERTY LABELS long)
