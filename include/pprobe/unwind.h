@@ -33,6 +33,13 @@ struct unwind_result {
 int unwind_new(struct maps *maps, struct unwind **out);
 void unwind_free(struct unwind *u);
 
+/* Build now what the first unwind through img would build for it: for an
+ * image without .eh_frame_hdr (static executables), the index of its
+ * .eh_frame and its function starts (for the stack scan of code without
+ * CFI, which such builds often have); nothing for others. */
+struct elfimage;
+void unwind_warm(struct unwind *u, const struct elfimage *img);
+
 /* Forget cached unwind info (call after the maps were re-read). */
 void unwind_flush(struct unwind *u);
 
