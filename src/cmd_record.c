@@ -364,6 +364,10 @@ int cmd_record_run(const struct options *o)
 	r.status_out.fd = -1;
 	if (r.tty && !o->quiet && termout_open(&r.status_out, STDERR_FILENO) == 0)
 		r.status_open = true;
+	/* Symbols load now, while no thread is traced, not on the first
+	 * samples, which they would hold up (the window would be blind for
+	 * as long).  What fails here is loaded on first use. */
+	session_warm_mapped(&r.s, o->verbose ? stderr : NULL);
 	code = session_attach(&r.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;

@@ -347,6 +347,8 @@ int cmd_top_run(const struct options *o)
 	err = termout_open(&t.out, STDOUT_FILENO);
 	if (err == -EPIPE)
 		goto out;
+	/* After the fetch, before attaching: see cmd_record_run. */
+	session_warm_mapped(&t.s, o->verbose ? stderr : NULL);
 	code = session_attach(&t.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;

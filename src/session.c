@@ -1,12 +1,14 @@
 /* session.c - set-up and release around a traced target (see session.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "pprobe/cli.h"
+#include "pprobe/elfimage.h"
 #include "pprobe/error.h"
 #include "pprobe/perfmap.h"
 #include "pprobe/session.h"
@@ -18,6 +20,9 @@
 #define SESSION_MAPS_MIN_INTERVAL_NS (1000000LL)
 #define SESSION_MAPS_POLL_NS (10 * 1000000LL)
 #define SESSION_RELEASE_TIMEOUT_MS 500
+/* How long loading symbols before attaching may take in all: what is not
+ * loaded by then is loaded on first use, as the samples come. */
+#define SESSION_WARM_BUDGET_NS (2000000000LL)
 
 /* From here on Ctrl-C, SIGTERM and SIGHUP are events read from a signalfd,
  * not a sudden death: set up before the output's temporary file exists, so
@@ -83,8 +88,9 @@ static int session_attach_exit_code(int err)
 	return CLI_EXIT_FAILURE;
 }
 
-/* The maps (read again on every call) and the symbolizer, made on the
- * first call: before seizing when top fetches debug info, else after. */
+/* The maps (read again on every call), the symbolizer and the unwinder,
+ * made on the first call: before seizing when the symbols are loaded
+ * first (session_warm_mapped) or top fetches debug info, else after. */
 static int session_open_symbols(struct session *s)
 {
 	int err;
@@ -96,6 +102,8 @@ static int session_open_symbols(struct session *s)
 	err = maps_read(&s->maps);
 	if (!err && !s->sym)
 		err = symbolize_new(&s->sym);
+	if (!err && !s->unw)
+		err = unwind_new(&s->maps, &s->unw);
 	return err;
 }
 
@@ -113,8 +121,6 @@ int session_attach(struct session *s, char *msg, size_t len)
 	}
 	s->attached = true;
 	err = session_open_symbols(s);
-	if (!err)
-		err = unwind_new(&s->maps, &s->unw);
 	if (!err)
 		err = perfmap_load(s->o->pid, &s->perfmap);
 	if (!err)
@@ -242,6 +248,44 @@ void session_fetch_end(struct session *s)
 		symbolize_set_fetch(s->sym, NULL);
 }
 
+/* Call fn for each ELF image the target maps executable now, once each:
+ * the main executable's first, then in the order of the maps (read by
+ * session_open_symbols).  Stops at the first negative return, or when fn
+ * returns 1. */
+static int session_each_image(struct session *s,
+			      int (*fn)(struct session *s, struct elfimage *img, void *ctx),
+			      void *ctx)
+{
+	struct maps_entry **v = NULL;
+	size_t n = 0;
+	int err = maps_list_exec(&s->maps, &v, &n);
+
+	for (size_t i = 0; i < n && !err; i++) {
+		struct elfimage *img;
+		uint64_t bias;
+		bool seen = false;
+
+		if (maps_resolve(&s->maps, v[i], &img, &bias) != 0)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = v[j]->img == img;
+		if (!seen)
+			err = fn(s, img, ctx);
+	}
+	free(v);
+	return err < 0 ? err : 0;
+}
+
+static int session_fetch_image(struct session *s, struct elfimage *img, void *ctx)
+{
+	int err = symbolize_fetch(s->sym, img);
+
+	(void)ctx;
+	if (err < 0)
+		return err;
+	return s->fetch.stopped ? 1 : 0;
+}
+
 int session_fetch_mapped(struct session *s)
 {
 	int err;
@@ -254,18 +298,67 @@ int session_fetch_mapped(struct session *s)
 	if (err)
 		return err;
 	symbolize_set_fetch(s->sym, &s->fetch);
-	for (size_t i = 0; i < s->maps.n && !s->fetch.stopped; i++) {
-		struct maps_entry *e = &s->maps.v[i];
-		struct elfimage *img;
-		uint64_t bias;
+	return session_each_image(s, session_fetch_image, NULL);
+}
 
-		if (!maps_is_exec(e) || maps_resolve(&s->maps, e, &img, &bias) != 0)
-			continue;
-		err = symbolize_fetch(s->sym, img);
-		if (err < 0)
-			return err;
+/* A stop signal waits on the signalfd, left there for the sampling loop
+ * to end the run as it always does (writing what it has). */
+static bool session_stop_pending(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 && (sigismember(&set, SIGINT) == 1 ||
+					  sigismember(&set, SIGTERM) == 1 ||
+					  sigismember(&set, SIGHUP) == 1);
+}
+
+struct session_warm {
+	int64_t deadline_ns;
+	FILE *log;
+};
+
+/* One image's symbols and unwind tables, if time is left (1 ends the
+ * walk when it is not, or on a stop signal). */
+static int session_warm_image(struct session *s, struct elfimage *img, void *ctx)
+{
+	struct session_warm *w = ctx;
+	int64_t t0 = timeutil_mono_ns();
+	int got;
+
+	if (t0 >= w->deadline_ns || session_stop_pending())
+		return 1;
+	got = symbolize_warm(s->sym, img);
+	if (got < 0)
+		return got;
+	unwind_warm(s->unw, img);
+	s->warm_images++;
+	if (w->log) {
+		char line[512];
+
+		/* It names the target's files. */
+		snprintf(line, sizeof(line), "loaded symbols of %s before attaching (%.1f ms)",
+			 img->name, (double)(timeutil_mono_ns() - t0) / 1e6);
+		fputs("pprobe: ", w->log);
+		textesc_put(w->log, line, sizeof(line), false);
+		fputc('\n', w->log);
 	}
 	return 0;
+}
+
+int session_warm_mapped(struct session *s, FILE *log)
+{
+	struct session_warm w = {
+		.deadline_ns = timeutil_mono_ns() + SESSION_WARM_BUDGET_NS,
+		.log = log,
+	};
+	int err;
+
+	if (s->attached)
+		return -EBUSY;
+	err = session_open_symbols(s);
+	if (err)
+		return err;
+	return session_each_image(s, session_warm_image, &w);
 }
 
 bool session_stop_requested(struct session *s)

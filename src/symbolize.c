@@ -42,6 +42,7 @@ struct symbolize_module {
 	int memfd; /* backing file for images copied from memory (vDSO) */
 	bool fetch_tried; /* debug info was asked of the servers once */
 	bool fetched;     /* ... and came */
+	bool warmed;      /* symbolize_warm ran */
 	struct symbolize_cu_index *cus; /* per CU, built on first use */
 	size_t ncus;
 };
@@ -387,6 +388,37 @@ int symbolize_fetch(struct symbolize *s, const struct elfimage *img)
 		return -ENOMEM;
 	symbolize_module_fetch(s, m);
 	return m->fetched;
+}
+
+/* What the first lookup in an image loads, without a lookup: libdwfl
+ * reads the debug info (a separate debug file: libc's is tens of MB of
+ * DWARF), the symbol table (symbolize_symname_get), and the address
+ * ranges of the CUs (dwfl_module_addrdie, for any address).  The indexes
+ * of single CUs stay lazy: each costs one CU's walk. */
+int symbolize_warm(struct symbolize *s, const struct elfimage *img)
+{
+	struct symbolize_module *m = symbolize_module_get(s, img);
+	Dwarf_Addr bias = 0;
+	uint64_t vaddr = 0;
+
+	if (!m)
+		return -ENOMEM;
+	if (m->warmed || !m->mod)
+		return 0;
+	m->warmed = true;
+	if (s->fetch)
+		symbolize_module_fetch(s, m);
+	if (!m->mod)
+		return 0;
+	for (size_t i = 0; i < img->nloads; i++)
+		if (img->loads[i].flags & 1 /* PF_X */) {
+			vaddr = img->loads[i].vaddr;
+			break;
+		}
+	if (dwfl_module_getdwarf(m->mod, &bias))
+		dwfl_module_addrdie(m->mod, vaddr, &bias);
+	dwfl_module_getsymtab(m->mod);
+	return 1;
 }
 
 static int symbolize_push(struct symbolize_result *res, const char *sysname, const char *file,

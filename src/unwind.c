@@ -168,6 +168,18 @@ static const struct funcsyms *unwind_image_syms(struct unwind *u, const struct e
 	return x->syms_err ? NULL : &x->syms;
 }
 
+void unwind_warm(struct unwind *u, const struct elfimage *img)
+{
+	uint64_t eh_frame;
+
+	/* With a search table libunwind binary-searches the mapped file:
+	 * nothing to build. */
+	if (img->eh_frame_hdr)
+		return;
+	unwind_image_index(u, img, &eh_frame);
+	unwind_image_syms(u, img);
+}
+
 /* An image whose .eh_frame has no search table (static executables): find
  * the FDE in our own index and hand libunwind a table of that one entry. */
 static int uw_find_proc_info_unindexed(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,

@@ -42,6 +42,7 @@ struct session {
 	bool fetch_ready;
 	FILE *fetch_log;     /* where fetches are reported, or NULL */
 	bool stop_requested; /* SIGINT/SIGTERM/SIGHUP seen by session_stop_requested */
+	unsigned warm_images; /* images whose symbols session_warm_mapped loaded */
 };
 
 /* Check the target.  Returns 0, or an exit code with msg filled. */
@@ -78,6 +79,17 @@ void session_fetch_end(struct session *s);
  * fetch the debug info that the ELF files the target maps now lack.
  * Between session_fetch_begin and _end. */
 int session_fetch_mapped(struct session *s);
+
+/* Before session_attach (record, top): load the symbols and unwind tables
+ * of the ELF files the target maps now (symbolize_warm, unwind_warm), the
+ * main executable's first, then in the order of the maps, for at most 2 s
+ * in all: the first lookup in an image loads its debug info, which took
+ * over a second for libc under load, and no thread was sampled meanwhile.
+ * Before attaching that costs the target nothing.  What is not loaded in
+ * time is loaded on first use.  Each image loaded is written to log a
+ * line each (NULL: nothing is written); a stop signal ends the walk and
+ * stays pending for the sampling loop.  -EBUSY once attached. */
+int session_warm_mapped(struct session *s, FILE *log);
 
 /* Has pprobe been asked to stop (SIGINT, SIGTERM, SIGHUP) since the last
  * look?  Reads the signalfd without waiting: for the times no attach_poll

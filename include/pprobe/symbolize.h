@@ -60,6 +60,13 @@ void symbolize_set_fetch(struct symbolize *s, struct debugfetch *f);
  * before); 0: not; -ENOMEM. */
 int symbolize_fetch(struct symbolize *s, const struct elfimage *img);
 
+/* Load now what the first lookup in img would (its debug info, symbol
+ * table and the address ranges of its CUs), so that lookup costs no more
+ * than the others: for the time before attaching, when it costs the
+ * target nothing.  1: img's module was opened and loaded; 0: there is
+ * nothing to load, or it was loaded before; -ENOMEM. */
+int symbolize_warm(struct symbolize *s, const struct elfimage *img);
+
 /* Symbolize ELF virtual address vaddr of img.  Without an image (img
  * NULL), module (the mapped file's path, may be NULL) and vaddr (then the
  * file offset) name the frame "module+0xoffset"; with neither, raw_pc

@@ -39,6 +39,12 @@ struct elfimage;
  * the maps cache is about to free it (maps_evict_unmapped). */
 void unwind_forget_image(struct unwind *u, const struct elfimage *img);
 
+/* Build now what the first unwind through img would build for it: for an
+ * image without .eh_frame_hdr (static executables), the index of its
+ * .eh_frame and its function starts (for the stack scan of code without
+ * CFI, which such builds often have); nothing for others. */
+void unwind_warm(struct unwind *u, const struct elfimage *img);
+
 /* Forget cached unwind info (call after the maps were re-read). */
 void unwind_flush(struct unwind *u);
 

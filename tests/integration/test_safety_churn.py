@@ -82,11 +82,13 @@ def case_record(ctx, fixture, mode, sampler="auto"):
     before = sh.wait_status(fixture, what)
     out = ctx.new_output("churn-" + mode)
     spinner = fixture.tid("spinner")
-    cpu_before = harness.task_cpu_ns(fixture.pid, spinner)
-    sched_before = sh.sched_stat(fixture.pid, spinner)
     bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(WINDOW), "-hz", str(HZ),
                            "-mode", mode, "-sampler", sampler, "-o", out])
     with sh.ChildWatch(fixture.pid) as watch:
+        # From the attach: pprobe loads symbols before it (README), unsampled.
+        sh.wait_traced(ctx, fixture, bg, what)
+        cpu_before = harness.task_cpu_ns(fixture.pid, spinner)
+        sched_before = sh.sched_stat(fixture.pid, spinner)
         result = bg.wait(WINDOW + 60)
     spin_cpu = (harness.task_cpu_ns(fixture.pid, spinner) - cpu_before) / 1e9
     sched_after = sh.sched_stat(fixture.pid, spinner)

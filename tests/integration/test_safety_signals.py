@@ -190,11 +190,13 @@ def phase_record(ctx, fixture, mode):
     before, _, _ = read_shm(fixture.truth["shm"])
     out = ctx.new_output("signals-" + mode)
     spinner = fixture.tid("spinner")
-    cpu_before = harness.task_cpu_ns(fixture.pid, spinner)
-    sched_before = sh.sched_stat(fixture.pid, spinner)
     sender = start_sender(ctx, fixture)
     bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(PHASE_SECONDS), "-hz",
                            str(HZ), "-mode", mode, "-o", out])
+    # From the attach: pprobe loads symbols before it (README), unsampled.
+    sh.wait_traced(ctx, fixture, bg, what)
+    cpu_before = harness.task_cpu_ns(fixture.pid, spinner)
+    sched_before = sh.sched_stat(fixture.pid, spinner)
     sent = sender.wait(PHASE_SECONDS + 30)
     result = bg.wait(PHASE_SECONDS + 60)
     spin_cpu = (harness.task_cpu_ns(fixture.pid, spinner) - cpu_before) / 1e9
