@@ -36,6 +36,18 @@ static int outfile_reopen(int pathfd, bool fifo)
 	return fd;
 }
 
+/* A device or FIFO is written into directly, never renamed over. */
+static int outfile_open_direct(struct outfile *of, int pathfd, bool fifo)
+{
+	int fd = outfile_reopen(pathfd, fifo);
+
+	if (fd < 0)
+		return fd;
+	of->fd = fd;
+	of->direct = true;
+	return 0;
+}
+
 /* The temporary file in path's directory.  Its name is short and fixed in
  * length, so a final name of up to NAME_MAX bytes has a temporary one. */
 static int outfile_open_tmp(struct outfile *of, const char *path)
@@ -88,12 +100,7 @@ static int outfile_open_link(struct outfile *of, const char *path)
 		of->fd = STDOUT_FILENO;
 		err = 0;
 	} else if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
-		err = outfile_reopen(pfd, S_ISFIFO(st.st_mode));
-		if (err >= 0) {
-			of->fd = err;
-			of->direct = true;
-			err = 0;
-		}
+		err = outfile_open_direct(of, pfd, S_ISFIFO(st.st_mode));
 	} else {
 		err = -PPROBE_E_OUTLINK;
 	}
@@ -129,12 +136,7 @@ int outfile_open(struct outfile *of, const char *path)
 	} else if (S_ISLNK(st.st_mode)) {
 		err = outfile_open_link(of, path);
 	} else if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
-		err = outfile_reopen(pfd, S_ISFIFO(st.st_mode));
-		if (err >= 0) {
-			of->fd = err;
-			of->direct = true;
-			err = 0;
-		}
+		err = outfile_open_direct(of, pfd, S_ISFIFO(st.st_mode));
 	} else {
 		err = -PPROBE_E_OUTKIND;
 	}
