@@ -42,7 +42,6 @@
 #define PERFSAMPLE_DRAIN_NS 50000000LL
 #define PERFSAMPLE_MAX_PAGES 256u
 #define PERFSAMPLE_RING_BUDGET (256u << 20)
-#define PERFSAMPLE_NAME_EVERY_NS 100000000LL
 /* Descriptors left for everything but the events (ELF files, /proc). */
 #define PERFSAMPLE_FD_MARGIN 256
 
@@ -83,6 +82,11 @@ static void perfsample_fill_attr(struct perf_event_attr *attr, int64_t period_ns
 	attr->exclude_hv = 1;
 	attr->use_clockid = 1;
 	attr->clockid = CLOCK_MONOTONIC;
+	/* A PERF_RECORD_COMM in the ring, in order with the samples, when the
+	 * thread renames itself: a new thread starts with its creator's name
+	 * and takes its own a moment later (pools do), so a name read from
+	 * /proc when its samples are read can be from before or after them. */
+	attr->comm = 1;
 }
 
 int perfsample_probe(pid_t tid, bool *exclude_kernel)
@@ -271,7 +275,16 @@ static bool perfsample_wants_tid(const struct perfsample *ps, pid_t tid)
 	return false;
 }
 
-static void perfsample_refresh_name(struct perfsample *ps, struct attach_thread *t, int64_t now);
+/* The thread's name as its stat says now; from here on its ring's
+ * PERF_RECORD_COMMs keep it (perfsample_comm). */
+static void perfsample_read_name(struct perfsample *ps, struct attach_thread *t)
+{
+	char path[96], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)ps->o->pid, (int)t->tid);
+	if (procfs_read_file(path, buf, sizeof(buf)) > 0)
+		procfs_parse_stat_comm(buf, t->name, sizeof(t->name));
+}
 
 /* Open t's event and map its ring.  A ring that cannot be mapped at the
  * size wanted (locked-memory limits) is tried at half, down to two records. */
@@ -310,9 +323,10 @@ static int perfsample_open_thread(struct perfsample *ps, struct attach_thread *t
 		pages /= 2;
 	}
 	t->user = pt;
-	/* Named now, while it surely lives: a short-lived thread may be gone
-	 * when its samples are read. */
-	perfsample_refresh_name(ps, t, timeutil_mono_ns());
+	/* Named now, while it surely lives (a short-lived thread may be gone
+	 * when its samples are read), after the event is open: a rename from
+	 * here on comes as a PERF_RECORD_COMM. */
+	perfsample_read_name(ps, t);
 	return 0;
 }
 
@@ -361,20 +375,6 @@ int perfsample_sync(struct perfsample *ps)
 	return 0;
 }
 
-/* The thread's name, from its stat, now and then: pools name their threads
- * as they start. */
-static void perfsample_refresh_name(struct perfsample *ps, struct attach_thread *t, int64_t now)
-{
-	char path[96], buf[512];
-
-	if (t->name[0] && now - t->name_time_ns < PERFSAMPLE_NAME_EVERY_NS)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)ps->o->pid, (int)t->tid);
-	if (procfs_read_file(path, buf, sizeof(buf)) > 0 &&
-	    procfs_parse_stat_comm(buf, t->name, sizeof(t->name)) == 0)
-		t->name_time_ns = now;
-}
-
 /* A cursor over one record's bytes: every field read is bounded. */
 struct perfsample_cur {
 	const uint8_t *p;
@@ -389,6 +389,24 @@ static bool perfsample_take(struct perfsample_cur *c, void *out, size_t n)
 	c->p += n;
 	c->left -= n;
 	return true;
+}
+
+/* A PERF_RECORD_COMM (u32 pid, u32 tid, char comm[], padded): the name t
+ * has from here on in its ring. */
+static void perfsample_comm(struct attach_thread *t, const uint8_t *rec, size_t size)
+{
+	size_t at = sizeof(struct perf_event_header) + 8, n = 0;
+	uint32_t tid;
+
+	if (size < at)
+		return;
+	memcpy(&tid, rec + sizeof(struct perf_event_header) + 4, sizeof(tid));
+	if ((pid_t)tid != t->tid)
+		return;
+	while (at + n < size && rec[at + n] && n + 1 < sizeof(t->name))
+		n++;
+	memcpy(t->name, rec + at, n);
+	t->name[n] = '\0';
 }
 
 /* One PERF_RECORD_SAMPLE of thread t (whose ring it came from) into the
@@ -497,7 +515,6 @@ static int perfsample_sample(struct perfsample *ps, struct attach_thread *t,
 		ps->stats.exec_dropped++;
 		return 0;
 	}
-	perfsample_refresh_name(ps, t, now);
 	values[0] = 1;
 	values[1] = (int64_t)delta;
 	labels[0] = (struct profile_label_in){ .key = "thread", .str = t->name };
@@ -563,6 +580,9 @@ static int perfsample_read_ring(struct perfsample *ps, struct attach_thread *t,
 		case PERF_RECORD_THROTTLE:
 			ps->stats.throttled++;
 			pt->gap = true;
+			break;
+		case PERF_RECORD_COMM:
+			perfsample_comm(t, rec, h.size);
 			break;
 		default:
 			break;
