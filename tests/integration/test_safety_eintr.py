@@ -158,7 +158,8 @@ def run_record(ctx, fixture, control, mode):
     # PHASE_SECONDS, and longer until w-spin was sampled STOPS times: the
     # first tick loads debug info, for seconds on a busy machine.
     result = sh.record_until_sampled(ctx, fixture, "w-spin",
-                                     ["-hz", str(HZ), "-mode", mode, "-v", "-o", out],
+                                     ["-hz", str(HZ), "-mode", mode, "-sampler", "ptrace",
+                                      "-v", "-o", out],
                                      STOPS, PHASE_SECONDS, MAX_WINDOW, what)
     # A failed run says nothing of its holds: the other checks still run.
     ok = not result.timed_out and result.rc == 0

@@ -71,8 +71,10 @@ def case_record(ctx, mode):
     fixture = ctx.start_fixture("safety_exec", ["--exec-after", str(EXEC_AFTER),
                                                 "--exec-after-stops", str(STOPS)])
     out = ctx.new_output("exec-" + mode)
+    # -sampler ptrace: the fixture counts pprobe's stops of its threads to
+    # know it was sampled, and perf events stop none.
     bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(WINDOW), "-hz", str(HZ),
-                           "-mode", mode, "-o", out])
+                           "-mode", mode, "-sampler", "ptrace", "-o", out])
     wait_stage2(ctx, fixture, what)
     # The new image sampled STOPS times (or pprobe gone, or the cap):
     # then end the window as Ctrl-C would.

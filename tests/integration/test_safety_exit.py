@@ -57,8 +57,10 @@ def case(ctx, how, status, mode):
     fixture = ctx.start_fixture("safety_exit", ["--how", how, "--after", str(AFTER),
                                                 "--after-stops", str(STOPS)])
     out = ctx.new_output("exit-%s-%s" % (how, mode))
+    # -sampler ptrace: the fixture counts pprobe's stops of its threads to
+    # know it was sampled, and perf events stop none.
     bg = ctx.start_pprobe(["-p", str(fixture.pid), "-seconds", str(WINDOW), "-hz", str(HZ),
-                           "-mode", mode, "-o", out])
+                           "-mode", mode, "-sampler", "ptrace", "-o", out])
     try:
         rc = fixture.proc.wait(timeout=GATE_TIMEOUT + AFTER + 30)
     except subprocess.TimeoutExpired:
@@ -106,7 +108,8 @@ def case_leaderless(ctx):
         out = ctx.new_output("leaderless-" + mode)
         # A second, and until ex-spin was sampled STOPS times.
         result = sh.record_until_sampled(ctx, fixture, "ex-spin",
-                                         ["-hz", "200", "-mode", mode, "-o", out],
+                                         ["-hz", "200", "-mode", mode, "-sampler", "ptrace",
+                                          "-o", out],
                                          STOPS, 1, WINDOW, run)
         ctx.expect_run(result, 0, run)
         ctx.expect_saved(result, out, run)
