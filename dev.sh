@@ -3,8 +3,9 @@
 #
 #   ./dev.sh demo   build, start a bundled CPU-burning workload, profile it for
 #                   5 seconds, print the top functions and where the profile is
-#   ./dev.sh test   build and run the whole test suite (normal build, then
-#                   again under AddressSanitizer+UndefinedBehaviorSanitizer)
+#   ./dev.sh test   build and run the whole test suite (normal build), then
+#                   under AddressSanitizer+UndefinedBehaviorSanitizer the unit
+#                   and corpus tests and the integration tests labelled asan
 #   ./dev.sh soak N build, then run the integration tests N times while a CPU
 #                   hog runs on every core; print each test that failed at
 #                   least once, with its count (exit 1 if any did);
@@ -55,7 +56,8 @@ test_suite() {
   build build
   (cd build && ctest --output-on-failure --timeout 600)
   build build-asan -DPPROBE_SANITIZE=ON
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600)
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600 -LE integration &&
+    ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 600 -L asan)
 }
 
 soak() { # soak N
