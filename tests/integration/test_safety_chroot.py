@@ -34,6 +34,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -109,11 +110,14 @@ def main(ctx):
     chroot = shutil.which("chroot")
     if not chroot:
         raise harness.Skip("no chroot(8)")
-    root = ctx.tmp_path("root")
-    hostdir = ctx.tmp_path("hostdir")
-    if hostdir.startswith("/tmp/"):
-        # ROOT/HOSTDIR would lead through ROOT/tmp, the link under test.
-        raise harness.Skip("the scratch directory %s is under /tmp" % hostdir)
+    base = ctx.tmpdir
+    if os.path.realpath(base).startswith("/tmp/"):
+        # ROOT/HOSTDIR would lead through ROOT/tmp, the link under test: a
+        # checkout under /tmp gets its scratch directory elsewhere.
+        base = tempfile.mkdtemp(prefix="pprobe-chroot.", dir="/var/tmp")
+        ctx.cleanups.append(lambda: shutil.rmtree(base, ignore_errors=True))
+    root = os.path.join(base, "root")
+    hostdir = os.path.join(base, "hostdir")
     inner = root + hostdir
     os.makedirs(root)
     os.makedirs(hostdir)
