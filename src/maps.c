@@ -369,14 +369,10 @@ static int maps_open_in_root(const char *rootdir, const char *root, const struct
 {
 	char proc[64];
 	struct stat in, host;
-	int rootfd, fd, err;
+	int fd, err;
 
 	*same = false;
-	rootfd = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return -errno;
-	fd = rootpath_open(rootfd, e->path, O_RDONLY | O_NONBLOCK);
-	close(rootfd);
+	fd = rootpath_open_under(rootdir, e->path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
 	/* Only a regular file is reopened (through our descriptor, the same
@@ -452,11 +448,7 @@ static int maps_open_file(const struct maps *m, const struct maps_entry *e, stru
 	 * link of the target's leading out to the host makes them differ. */
 	if (stat(root, &st) == 0 && st.st_ino == e->inode && major(st.st_dev) == e->dev_major &&
 	    minor(st.st_dev) == e->dev_minor) {
-		int rootfd = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-		fd = rootfd >= 0 ? rootpath_open(rootfd, e->path, O_PATH) : -1;
-		if (rootfd >= 0)
-			close(rootfd);
+		fd = rootpath_open_under(rootdir, e->path, O_PATH);
 		if (fd >= 0 && fstat(fd, &in) == 0 && in.st_ino == st.st_ino && in.st_dev == st.st_dev)
 			maps_name_by_root(*img, root);
 		if (fd >= 0)

@@ -163,3 +163,15 @@ int rootpath_open(int rootfd, const char *path, int flags)
 		return -errno;
 	return rootpath_open_walk(rootfd, path, flags);
 }
+
+int rootpath_open_under(const char *rootdir, const char *path, int flags)
+{
+	int rootfd = open(rootdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+
+	if (rootfd < 0)
+		return -errno;
+	fd = rootpath_open(rootfd, path, flags);
+	close(rootfd);
+	return fd;
+}

@@ -120,17 +120,12 @@ static int symbolize_open_regular(const char *path, struct stat *st)
 
 	if (root_len) {
 		char root[64];
-		int rootfd;
 
 		if (root_len >= sizeof(root))
 			return -1;
 		memcpy(root, path, root_len);
 		root[root_len] = '\0';
-		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (rootfd < 0)
-			return -1;
-		fd = rootpath_open(rootfd, path + root_len, flags);
-		close(rootfd);
+		fd = rootpath_open_under(root, path + root_len, flags);
 	} else {
 		fd = open(path, flags);
 	}

@@ -22,6 +22,9 @@
  * Returns a descriptor or -errno. */
 int rootpath_open(int rootfd, const char *path, int flags);
 
+/* rootpath_open below the directory named rootdir (/proc/PID/root). */
+int rootpath_open_under(const char *rootdir, const char *path, int flags);
+
 /* The same without openat2: the walk (exposed for the unit test). */
 int rootpath_open_walk(int rootfd, const char *path, int flags);
 
