@@ -339,3 +339,33 @@ def record_until_sampled(ctx, fixture, thread, args, stops, min_seconds, max_sec
     if bg.alive():
         bg.proc.send_signal(signal.SIGINT)
     return bg.wait(60)
+
+
+def read_int(path):
+    """The first number in a /proc or /sys file, or None."""
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def room_for_threads():
+    """How many more threads this machine can take, with room to spare:
+    (the lower of pid_max and threads-max, less four per running process)."""
+    pid_max = read_int("/proc/sys/kernel/pid_max") or 0
+    threads_max = read_int("/proc/sys/kernel/threads-max") or 0
+    in_use = len([n for n in os.listdir("/proc") if n.isdigit()])
+    return min(pid_max, threads_max) - in_use * 4
+
+
+def start_many(ctx, args, ready_timeout=90):
+    """Starts safety_many with args; creating 10,000 threads takes a while,
+    so its ready line may take up to ready_timeout seconds."""
+    fixture = harness.Fixture(ctx, "safety_many", args)
+    saved = harness.READY_TIMEOUT
+    harness.READY_TIMEOUT = ready_timeout
+    try:
+        return fixture.start()
+    finally:
+        harness.READY_TIMEOUT = saved

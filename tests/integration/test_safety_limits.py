@@ -59,33 +59,12 @@ def measured(ctx, fixture, args, what, timeout=RUN_TIMEOUT):
     return result
 
 
-def start_many(ctx, args):
-    fixture = harness.Fixture(ctx, "safety_many", args)
-    saved = harness.READY_TIMEOUT
-    harness.READY_TIMEOUT = READY_TIMEOUT  # creating 10,000 threads takes a while
-    try:
-        return fixture.start()
-    finally:
-        harness.READY_TIMEOUT = saved
-
-
-def read_int(path):
-    try:
-        with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def case_threads(ctx):
-    pid_max = read_int("/proc/sys/kernel/pid_max") or 0
-    threads_max = read_int("/proc/sys/kernel/threads-max") or 0
-    in_use = len([n for n in os.listdir("/proc") if n.isdigit()])
-    room = min(pid_max, threads_max) - in_use * 4
+    room = sh.room_for_threads()
     if room < THREADS + 1000:
-        raise harness.Skip("not enough room for %d threads: pid_max %d, threads-max %d, about "
-                           "%d processes running" % (THREADS, pid_max, threads_max, in_use))
-    fixture = start_many(ctx, ["--threads", str(THREADS)])
+        raise harness.Skip("not enough room for %d threads: room for %d (pid_max, threads-max "
+                           "and the processes running)" % (THREADS, room))
+    fixture = sh.start_many(ctx, ["--threads", str(THREADS)], READY_TIMEOUT)
     ctx.note("%d threads with %s-byte stacks; %s mappings"
              % (THREADS, fixture.truth.get("stack_size"), fixture.truth.get("map_count")))
     nthreads = len(harness.task_ids(fixture.pid))
@@ -127,14 +106,14 @@ def case_threads(ctx):
 
 
 def case_maps(ctx):
-    max_count = read_int("/proc/sys/vm/max_map_count")
+    max_count = sh.read_int("/proc/sys/vm/max_map_count")
     count = MAPS
     if max_count is not None and max_count - MAP_MARGIN < count:
         count = max_count - MAP_MARGIN
         ctx.note("vm.max_map_count is %d: using %d mappings instead of %d (a process cannot "
                  "have more than max_map_count; raise it with sysctl vm.max_map_count=%d to "
                  "test %d)" % (max_count, count, MAPS, MAPS + MAP_MARGIN, MAPS))
-    fixture = start_many(ctx, ["--maps", str(count)])
+    fixture = sh.start_many(ctx, ["--maps", str(count)], READY_TIMEOUT)
     nmaps = int(fixture.truth.get("map_count", 0))
     ctx.note("target has %d mappings" % nmaps)
     for args, label in ((["-hz", "1000", "-seconds", "2"], "pprobe -hz 1000 -seconds 2"),

@@ -38,39 +38,15 @@ READY_TIMEOUT = 90
 BUSY = ("busy0", "busy1")
 
 
-def read_int(path):
-    try:
-        with open(path) as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def room_for_threads():
-    pid_max = read_int("/proc/sys/kernel/pid_max") or 0
-    threads_max = read_int("/proc/sys/kernel/threads-max") or 0
-    in_use = len([n for n in os.listdir("/proc") if n.isdigit()])
-    return min(pid_max, threads_max) - in_use * 4
-
-
-def start(ctx, nthreads):
-    fixture = harness.Fixture(ctx, "safety_many", ["--threads", str(nthreads), "--busy", "2"])
-    saved = harness.READY_TIMEOUT
-    harness.READY_TIMEOUT = READY_TIMEOUT  # creating 10,000 threads takes a while
-    try:
-        return fixture.start()
-    finally:
-        harness.READY_TIMEOUT = saved
-
-
 def main(ctx):
     ctx.require_pprobe()
-    room = room_for_threads()
+    room = sh.room_for_threads()
     fit = [n for n in THREADS if room >= n + 1000]
     if not fit:
         raise harness.Skip("no room for %d threads (about %d thread ids free)"
                            % (THREADS[-1], room))
-    fixture = start(ctx, fit[0])
+    fixture = sh.start_many(ctx, ["--threads", str(fit[0]), "--busy", "2"],
+                           READY_TIMEOUT)
     nthreads = len(harness.task_ids(fixture.pid))
     busy = {name: tid for tid, name in fixture.truth_threads.items() if name in BUSY}
     ctx.check_eq("busy threads in the truth", sorted(BUSY), sorted(busy))
