@@ -55,7 +55,9 @@ struct dump_capture {
 	struct attach_thread *t; /* valid until the session is released */
 	pid_t tid;
 	struct threadstate ts;
-	enum dump_how how;
+	enum dump_how how;      /* how it was captured */
+	bool asked;             /* a stop was asked of it */
+	struct threadstate ts_asked; /* /proc's word when the stop was asked */
 	struct snapshot snap;
 	bool captured;
 	struct locks_futex futex;
@@ -150,39 +152,115 @@ static char dump_task_state(pid_t pid, pid_t tid)
 	return state;
 }
 
+/* Is a stop asked of this thread still to come? */
+static bool dump_stop_pending(const struct dump_capture *c)
+{
+	return c->asked && c->t && c->t->interrupt_pending;
+}
+
+/* Wait, in rounds of 10 ms up to a total of DUMP_RUNNABLE_TIMEOUT_MS from
+ * t0, while some thread whose stop is still to come is runnable ('R', or
+ * 't': stopped, its report not read yet).  Each round reaps each thread by
+ * id: thousands of them stay cheap. */
+static void dump_wait_runnable(struct session *s, struct dump_capture *caps, size_t n,
+			       int64_t t0)
+{
+	while (timeutil_mono_ns() - t0 < (int64_t)DUMP_RUNNABLE_TIMEOUT_MS * 1000000) {
+		bool runnable = false;
+
+		for (size_t i = 0; i < n && !runnable; i++)
+			if (dump_stop_pending(&caps[i]))
+				runnable = strchr("Rt", dump_task_state(s->o->pid, caps[i].t->tid)) != NULL;
+		if (!runnable || attach_wait_stopped_for(&s->att, 10))
+			break;
+	}
+}
+
 /* Wait for the stops asked for.  A stop that has not come after
  * DUMP_STOP_TIMEOUT_MS is given up for a thread in uninterruptible sleep
  * (it is captured from what the kernel saved instead), but not for one that
  * is runnable: PTRACE_INTERRUPT woke it, and it stops the moment the
  * scheduler gives it a CPU, which on a loaded machine takes longer than
  * any fixed short bound.  Giving up on it would leave it with no stack at
- * all, since a running thread has no saved pc and sp to copy. */
+ * all, since a running thread has no saved pc and sp to copy.  The stops
+ * still to come are not given up here (dump_freeze_and_capture does). */
 static void dump_wait_stopped(struct session *s, struct dump_capture *caps, size_t n)
 {
-	struct attach *a = &s->att;
 	int64_t t0 = timeutil_mono_ns();
 
-	if (attach_wait_stopped_for(a, DUMP_STOP_TIMEOUT_MS))
-		return;
-	/* Each round looks for one pending thread that is runnable, and
-	 * waits 10 ms more if there is one (the waits reap each thread by
-	 * id: thousands of them stay cheap). */
-	while (timeutil_mono_ns() - t0 < (int64_t)DUMP_RUNNABLE_TIMEOUT_MS * 1000000) {
-		bool runnable = false;
+	if (!attach_wait_stopped_for(&s->att, DUMP_STOP_TIMEOUT_MS))
+		dump_wait_runnable(s, caps, n, t0);
+}
 
-		for (size_t i = 0; i < n && !runnable; i++) {
-			const struct attach_thread *t = caps[i].t;
-
-			/* 't' too: the stop happened, its report is not read yet. */
-			if (caps[i].how == DUMP_HOW_STOP && t && t->interrupt_pending)
-				runnable = strchr("Rt", dump_task_state(s->o->pid, t->tid)) != NULL;
+/* Capture one thread after the wait: from its stop, or without one. */
+static void dump_capture_one(struct session *s, struct dump_capture *c)
+{
+	if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_STOPPED) {
+		/* A call our stop broke was set to restart when the stop was
+		 * seen (attach.c). */
+		if (snapshot_capture(&c->snap, c->tid, &s->maps) == 0) {
+			c->captured = true;
+			dump_read_futex(c);
+		} else {
+			c->missing = "its registers could not be read (it exited)";
 		}
-		if (!runnable || attach_wait_stopped_for(a, 10))
-			break;
+		return;
 	}
-	/* Give up the rest: as in attach_wait_stopped, a stop that comes
-	 * later lets the thread run on at once. */
-	attach_wait_stopped(a, 0);
+	if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_GONE) {
+		c->missing = "it exited before it stopped";
+		return;
+	}
+	if (c->how == DUMP_HOW_STOP) {
+		/* It did not stop in time (it is in uninterruptible sleep):
+		 * take what the kernel saved. */
+		c->how = DUMP_HOW_PASSIVE;
+		if (threadstate_read(s->o->pid, c->t->tid, &c->ts) == 0 && !c->ts.blocked_known) {
+			c->missing = c->ts.state == 'R' ?
+				     "it did not stop in time and was still running" :
+				     "it did not stop in time and the kernel gave no pc and sp";
+			return;
+		}
+	}
+	if (c->how == DUMP_HOW_PASSIVE && c->ts.blocked_known) {
+		dump_capture_passive(s->o->pid, &s->maps, c);
+		return;
+	}
+	if (c->missing)
+		return;
+	c->missing = c->ts.state == 'Z' || c->ts.state == 'X' ? "it exited (zombie)" :
+		     c->ts.state == 'D' ? "in uninterruptible sleep, and the kernel "
+					  "gave no pc and sp" :
+		     "its state could not be read";
+}
+
+/* A thread asked to stop that was still not stopped when the others were
+ * copied was in uninterruptible sleep when the wait ended, often only for a
+ * moment (a file written, a page read in); if it has moved since, whether
+ * seen running or while its stack was copied without a stop, its stop is
+ * on the way.  Such threads are waited for as runnable ones are (the same
+ * bound from t0), and captured from their stop.  Seen under a file-writing
+ * load: 1 dump in 3 of 20 lost the stack of dump_waits' worker. */
+static void dump_capture_late(struct session *s, struct dump_capture *caps, size_t n,
+			      int64_t t0)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++)
+		any |= !caps[i].captured && dump_stop_pending(&caps[i]);
+	if (!any)
+		return;
+	if (!attach_wait_stopped_for(&s->att, 10))
+		dump_wait_runnable(s, caps, n, t0);
+	for (size_t i = 0; i < n; i++) {
+		struct dump_capture *c = &caps[i];
+
+		if (c->captured || !c->asked || c->t->state != ATTACH_STOPPED)
+			continue;
+		c->how = DUMP_HOW_STOP;
+		c->ts = c->ts_asked;
+		c->missing = NULL;
+		dump_capture_one(s, c);
+	}
 }
 
 /* The frozen part: ask, wait, capture, let go.  Returns how long the
@@ -193,42 +271,22 @@ static int64_t dump_freeze_and_capture(struct session *s, struct dump_capture *c
 	int64_t t0 = timeutil_mono_ns();
 
 	for (size_t i = 0; i < n; i++)
-		if (caps[i].how == DUMP_HOW_STOP && attach_request_stop(a, caps[i].t) != 0) {
-			caps[i].how = DUMP_HOW_NONE;
-			caps[i].missing = "it could not be asked to stop (it exited)";
+		if (caps[i].how == DUMP_HOW_STOP) {
+			if (attach_request_stop(a, caps[i].t) != 0) {
+				caps[i].how = DUMP_HOW_NONE;
+				caps[i].missing = "it could not be asked to stop (it exited)";
+				continue;
+			}
+			caps[i].asked = true;
+			caps[i].ts_asked = caps[i].ts;
 		}
 	dump_wait_stopped(s, caps, n);
-	for (size_t i = 0; i < n; i++) {
-		struct dump_capture *c = &caps[i];
-
-		if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_STOPPED) {
-			/* A call our stop broke was set to restart when the
-			 * stop was seen (attach.c). */
-			if (snapshot_capture(&c->snap, c->tid, &s->maps) == 0) {
-				c->captured = true;
-				dump_read_futex(c);
-			} else {
-				c->missing = "its registers could not be read (it exited)";
-			}
-		} else if (c->how == DUMP_HOW_STOP && c->t->state == ATTACH_GONE) {
-			c->missing = "it exited before it stopped";
-		} else if (c->how == DUMP_HOW_STOP) {
-			/* It did not stop in time (it went into uninterruptible
-			 * sleep): take what the kernel saved. */
-			c->how = DUMP_HOW_PASSIVE;
-			if (threadstate_read(s->o->pid, c->t->tid, &c->ts) == 0 && !c->ts.blocked_known)
-				c->missing = c->ts.state == 'R' ?
-					     "it did not stop in time and was still running" :
-					     "it did not stop in time and the kernel gave no pc and sp";
-		}
-		if (c->how == DUMP_HOW_PASSIVE && c->ts.blocked_known)
-			dump_capture_passive(s->o->pid, &s->maps, c);
-		else if (!c->captured && !c->missing)
-			c->missing = c->ts.state == 'Z' || c->ts.state == 'X' ? "it exited (zombie)" :
-				     c->ts.state == 'D' ? "in uninterruptible sleep, and the kernel "
-							  "gave no pc and sp" :
-				     "its state could not be read";
-	}
+	for (size_t i = 0; i < n; i++)
+		dump_capture_one(s, &caps[i]);
+	dump_capture_late(s, caps, n, t0);
+	/* Give up the stops still to come: as in attach_wait_stopped, a stop
+	 * that comes later lets the thread run on at once. */
+	attach_wait_stopped(a, 0);
 	/* Detach rather than resume: the release that follows then has no
 	 * need to stop these threads a second time. */
 	for (size_t i = 0; i < n; i++)
