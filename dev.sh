@@ -15,13 +15,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev
-  libprotobuf-c-dev protobuf-c-compiler zlib1g-dev golang-go python3 strace gdb elfutils chromium zsh fish groff-base tmux libc6-dbg musl-tools
-  libdebuginfod-dev debuginfod)
+# What pprobe and its demo build with, and what only the tests use (real
+# clients and oracles: go tool pprof, gdb, eu-stack, perf's peers, a browser
+# for the SVG, shells for the completions).
+BUILD_PACKAGES=(build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev
+  libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdebuginfod-dev)
+TEST_PACKAGES=(golang-go python3 strace gdb elfutils chromium zsh fish groff-base tmux libc6-dbg
+  musl-tools debuginfod)
 
-deps() {
+deps() { # deps PACKAGE...
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -39,7 +43,7 @@ build() { # build DIR [cmake args...]
 }
 
 demo() {
-  deps
+  deps "${BUILD_PACKAGES[@]}"
   build build >/dev/null
   ./build/fixtures/burner_O2 > build/demo.ready 2>&1 &
   local pid=$!
@@ -52,7 +56,7 @@ demo() {
 }
 
 test_suite() {
-  deps
+  deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   build build
   (cd build && ctest --output-on-failure --timeout 600)
   build build-asan -DPPROBE_SANITIZE=ON
@@ -65,7 +69,7 @@ soak() { # soak N
   if ! [[ $rounds =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: ./dev.sh soak N (N rounds, N >= 1)" >&2; exit 2
   fi
-  deps
+  deps "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   build build >/dev/null
   local hogs=() log=build/soak.log i
   : > "$log"
