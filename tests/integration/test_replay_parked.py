@@ -25,8 +25,11 @@ capture is separated from the check:
      are found by grepping the fixture's source for the call, so an edit of
      the fixture moves the expectation with it), module; the libc frames by
      name (the read wrapper may show as one or two frames, and under any of
-     its aliases, depending on the libc's debug info).  The unwind must end
-     "complete";
+     its aliases, depending on the libc's debug info); and for every frame,
+     how the unwinder found it (CFI, the signal frame, the frame pointer of
+     code without CFI: a stack that comes out right by a fallback, such as
+     the stack scan, where CFI should have served, fails).  The unwind must
+     end "complete";
   5. determinism: replaying a file twice gives the same bytes, and the two
      recordings replay to the same output (tids aside: the addresses printed
      are the ELF files' own, not the load addresses); a snapshot whose
@@ -66,26 +69,27 @@ def source_line(path, pattern):
     return hits[0]
 
 
-def at(func, path, pattern, inlined=False):
-    """A frame of the fixture: func at the line of path matching pattern."""
+def at(func, path, pattern, inlined=False, how="cfi"):
+    """A frame of the fixture: func at the line of path matching pattern,
+    its pc found the way how says (snapshot_replay's HOW column)."""
     line, _ = source_line(path, pattern)
-    return ("exact", func, os.path.basename(path), line, EXE, inlined)
+    return ("exact", func, os.path.basename(path), line, EXE, inlined, how)
 
 
-def libc(func):
+def libc(func, how="cfi"):
     """A frame of libc with no line checked (libc's sources are not ours)."""
-    return ("libc", {func}, 1, 1)
+    return ("libc", {func}, 1, 1, how)
 
 
-def libc_run(names, most):
+def libc_run(names, most, how="cfi"):
     """One to most consecutive frames of libc, each named one of names."""
-    return ("libc", names, 1, most)
+    return ("libc", names, 1, most, how)
 
 
 def expected_stacks():
     """thread name -> the expected frames, innermost first."""
     p = lambda name: os.path.join(PARKED, name)  # noqa: E731
-    read = [libc_run(LIBC_READ, 2),
+    read = [libc_run(LIBC_READ, 2, how="regs"),
             at("fid_block_read", os.path.join(COMMON, "fid.c"), r"=\s*read\(fd, &c, 1\);")]
     thread_end = [libc("start_thread"), libc("clone3")]
     _, deep = source_line(p("park_deep.c"), r"^\s*park_deep\((\d+), ")
@@ -96,7 +100,7 @@ def expected_stacks():
             at("main", p("main.c"), r"^\s*park_main\(fid_park_fd\(\)\);"),
             libc("__libc_start_call_main"),
             libc_run({"__libc_start_main_impl", "__libc_start_main"}, 1),
-            ("exact", "_start", None, 0, EXE, False),
+            ("exact", "_start", None, 0, EXE, False, "cfi"),
         ],
         "p-plain": read + [
             at("park_plain_wait", p("park_plain.c"), r"^\s*fid_block_read\(fd\);"),
@@ -110,13 +114,16 @@ def expected_stacks():
         ] + thread_end,
         "p-nofp": read + [
             at("park_nofp_wait", p("park_nofp.c"), r"^\s*fid_block_read\(fd\);"),
-            at("park_nofp_thread", p("park_nofp.c"), r"^\s*park_nofp_wait\("),
-        ] + thread_end,
+            # park_nofp_wait and park_nofp_thread have no CFI: their
+            # callers are found through their frame pointers.
+            at("park_nofp_thread", p("park_nofp.c"), r"^\s*park_nofp_wait\(", how="fp"),
+            libc("start_thread", how="fp"), libc("clone3"),
+        ],
         "p-signal": read + [
             at("park_in_handler", p("park_signal.c"), r"^\s*fid_block_read\(fd\);"),
             at("park_signal_handler", p("park_signal.c"), r"^\s*park_in_handler\("),
             libc("__restore_rt"),
-            libc_run(LIBC_KILL, 3),
+            libc_run(LIBC_KILL, 3, how="signal"),
             at("park_signal_raise", p("park_signal.c"), r"^\s*pthread_kill\(pthread_self\(\)"),
             at("park_signal_thread", p("park_signal.c"), r"^\s*park_signal_raise\(\);"),
         ] + thread_end,
@@ -137,7 +144,7 @@ def expected_stacks():
 
 def parse_replay(text):
     """snapshot_replay's output -> [(name, tid, end, [frames])], each frame
-    (function, file basename or None, line, module, inlined, vaddr)."""
+    (function, file basename or None, line, module, inlined, how, vaddr)."""
     threads = []
     for line in text.splitlines():
         key, _, rest = line.partition(" ")
@@ -148,9 +155,9 @@ def parse_replay(text):
         elif key == "end" and threads:
             threads[-1][2] = rest
         elif key == "frame" and threads:
-            func, path, lineno, module, vaddr, inl = rest.split("\t")
+            func, path, lineno, module, vaddr, inl, how = rest.split("\t")
             threads[-1][3].append((func, None if path == "-" else os.path.basename(path),
-                                   int(lineno), module, inl == "1", vaddr))
+                                   int(lineno), module, inl == "1", how, vaddr))
         else:
             raise harness.Failure("unexpected line in snapshot_replay's output: %r" % line)
     return threads
@@ -161,27 +168,27 @@ def match(expected, frames):
     i = 0
     for k, e in enumerate(expected):
         if e[0] == "libc":
-            _, names, least, most = e
+            _, names, least, most, how = e
             n = 0
             while (i + n < len(frames) and n < most and frames[i + n][3] == LIBC
-                   and frames[i + n][0] in names):
+                   and frames[i + n][0] in names and frames[i + n][5] == how):
                 n += 1
             if n < least:
                 got = frames[i] if i < len(frames) else "the end of the stack"
-                return ("expectation %d: a %s frame named one of %s, got %s"
-                        % (k, LIBC, sorted(names), got))
+                return ("expectation %d: a %s frame named one of %s, found by %r, got %s"
+                        % (k, LIBC, sorted(names), how, got))
             # Only the last of a run may be a real (not inlined) frame.
             if any(f[4] for f in frames[i + n - 1:i + n]) or \
                     not all(f[4] for f in frames[i:i + n - 1]):
                 return "expectation %d: inlined flags %s" % (k, frames[i:i + n])
             i += n
             continue
-        _, func, base, line, module, inlined = e
+        want = e[1:]
         if i >= len(frames):
-            return "expectation %d: %s, got the end of the stack" % (k, e[1:])
-        got = frames[i][:5]
-        if got != (func, base, line, module, inlined):
-            return "frame %d: expected %s, got %s" % (i, (func, base, line, module, inlined), got)
+            return "expectation %d: %s, got the end of the stack" % (k, want)
+        got = frames[i][:6]
+        if got != want:
+            return "frame %d: expected %s, got %s" % (i, want, got)
         i += 1
     if i != len(frames):
         return "frames after the expected end: %s" % frames[i:]
@@ -189,8 +196,8 @@ def match(expected, frames):
 
 
 def describe(frames):
-    return "\n".join("    #%-2d %s%s  %s:%s  %s  %s" % (i, f[0], " [inlined]" if f[4] else "",
-                                                       f[1], f[2], f[3], f[5])
+    return "\n".join("    #%-2d %s%s  %s:%s  %s  %s  (%s)" % (i, f[0], " [inlined]" if f[4] else "",
+                                                            f[1], f[2], f[3], f[6], f[5])
                      for i, f in enumerate(frames))
 
 

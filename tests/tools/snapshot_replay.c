@@ -6,7 +6,7 @@
  * No process is looked at: the maps come from the file (maps_load_saved),
  * the ELF files from their paths (below DIR with -root), the stacks from
  * the copies; then each thread goes through what `pprobe dump` does with a
- * capture: unwind_stack() at pprobe's default depth (256) and
+ * capture: unwind_stack() (unwind_stack_how) at pprobe's default depth (256) and
  * stacks_symbolize() for each pc, inlined frames first.  A mapped file
  * whose build ID differs from the recorded one is refused (exit 1): a
  * replay must read the files the snapshot was taken over.
@@ -16,13 +16,15 @@
  *   thread NAME
  *   tid TID
  *   end WHY                   (unwind_end_str: "complete", "bad frame"...)
- *   frame FUNCTION\tFILE\tLINE\tMODULE\tVADDR\tINLINED
+ *   frame FUNCTION\tFILE\tLINE\tMODULE\tVADDR\tINLINED\tHOW
  *   ...
  *
  * frames innermost first; FILE "-" and LINE 0 when unknown, MODULE the
  * mapped file's basename ("-" if none), VADDR the pc as an address of the
  * module's ELF file (so it is the same whatever the load address), INLINED
- * 1 for a frame inlined into the next.  Exit 0, 1 on an error, 2 on usage.
+ * 1 for a frame inlined into the next, HOW how the unwinder found the pc
+ * (unwind_how_str: "regs" for the interrupted pc, then "cfi", "signal",
+ * "fp", "leaf", "scan" or "guess").  Exit 0, 1 on an error, 2 on usage.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -77,7 +79,7 @@ static int replay_check_files(const struct snapfile *f, struct maps *m)
 }
 
 static void replay_print_frames(struct maps *m, struct symbolize *sym, const uint64_t *pcs,
-				size_t n)
+				const uint8_t *how, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
 		struct symbolize_result res;
@@ -89,15 +91,15 @@ static void replay_print_frames(struct maps *m, struct symbolize *sym, const uin
 		if (e && maps_resolve(m, e, &img, &bias))
 			bias = 0;
 		if (stacks_symbolize(m, sym, pcs[k], &res, &module) != 0) {
-			printf("frame ?\t-\t0\t-\t0\t0\n");
+			printf("frame ?\t-\t0\t-\t0\t0\t%s\n", unwind_how_str(how[k]));
 			continue;
 		}
 		for (size_t j = 0; j < res.n; j++) {
 			const struct symbolize_frame *fr = &res.frames[j];
 
-			printf("frame %s\t%s\t%d\t%s\t0x%" PRIx64 "\t%d\n", fr->name,
+			printf("frame %s\t%s\t%d\t%s\t0x%" PRIx64 "\t%d\t%s\n", fr->name,
 			       fr->file ? fr->file : "-", fr->line, module ? module : "-",
-			       pcs[k] - bias, j + 1 < res.n ? 1 : 0);
+			       pcs[k] - bias, j + 1 < res.n ? 1 : 0, unwind_how_str(how[k]));
 		}
 		symbolize_result_fini(&res);
 	}
@@ -111,6 +113,7 @@ int main(int argc, char **argv)
 	struct unwind *unw = NULL;
 	struct symbolize *sym = NULL;
 	uint64_t *pcs = NULL;
+	uint8_t *how = NULL;
 	size_t depth = REPLAY_DEPTH, line = 0;
 	FILE *in;
 	int err, rc = 1;
@@ -149,22 +152,24 @@ int main(int argc, char **argv)
 	if (replay_check_files(&f, &m))
 		goto out;
 	pcs = calloc(depth, sizeof(*pcs));
-	if (!pcs || (err = unwind_new(&m, &unw)) || (err = symbolize_new(&sym))) {
-		rc = replay_fail("setting up", pcs ? err : -ENOMEM);
+	how = calloc(depth, sizeof(*how));
+	if (!pcs || !how || (err = unwind_new(&m, &unw)) || (err = symbolize_new(&sym))) {
+		rc = replay_fail("setting up", pcs && how ? err : -ENOMEM);
 		goto out;
 	}
 	for (size_t i = 0; i < f.nthreads; i++) {
 		const struct snapfile_thread *t = &f.threads[i];
 		struct unwind_result ur;
 
-		unwind_stack(unw, &t->snap, pcs, depth, &ur);
+		unwind_stack_how(unw, &t->snap, pcs, how, depth, &ur);
 		printf("thread %s\ntid %d\nend %s\n", t->name, (int)t->snap.tid,
 		       unwind_end_str(ur.end));
-		replay_print_frames(&m, sym, pcs, ur.n);
+		replay_print_frames(&m, sym, pcs, how, ur.n);
 	}
 	rc = fflush(stdout) == 0 ? 0 : replay_fail("stdout", -errno);
 out:
 	free(pcs);
+	free(how);
 	symbolize_free(sym);
 	unwind_free(unw);
 	maps_fini(&m);
