@@ -340,7 +340,8 @@ static int snapfile_read_thread(struct snapfile_reader *r, struct snapfile *f, c
 	partial = p[0] == '1';
 	line = snapfile_line(r, NULL);
 	if (!line || !(p = snapfile_key(line, "stack")) || snapfile_hex64(p, &start, &p) ||
-	    *p != ' ' || snapfile_count(p + 1, SNAPFILE_MAX_STACK, &len, NULL))
+	    *p != ' ' || snapfile_count(p + 1, SNAPFILE_MAX_STACK, &len, NULL) ||
+	    f->nthreads >= SNAPFILE_MAX_THREADS)
 		return -PPROBE_E_BADSNAP;
 	t = snapfile_new_thread(f, len);
 	if (!t)

@@ -163,15 +163,19 @@ def parse_replay(text):
     return threads
 
 
-def match(expected, frames):
-    """None if frames are exactly what expected says, else why not."""
+def match(expected, frames, libc_names=True):
+    """None if frames are exactly what expected says, else why not.  Without
+    libc_names (libc has no debug info here), libc's frames are checked by
+    module and how they were found only: its static functions (start_thread,
+    __restore_rt...) have no symbol then and borrow a neighbour's name."""
     i = 0
     for k, e in enumerate(expected):
         if e[0] == "libc":
             _, names, least, most, how = e
             n = 0
             while (i + n < len(frames) and n < most and frames[i + n][3] == LIBC
-                   and frames[i + n][0] in names and frames[i + n][5] == how):
+                   and (frames[i + n][0] in names or not libc_names)
+                   and frames[i + n][5] == how):
                 n += 1
             if n < least:
                 got = frames[i] if i < len(frames) else "the end of the stack"
@@ -254,6 +258,12 @@ def main(ctx):
               "--- first\n%s\n--- second\n%s" % (strip(out[0]), strip(out[2])))
 
     threads = parse_replay(out[0])
+    # libc's DWARF (Debian's libc6-dbg, which ./dev.sh installs) gives its
+    # frames files; without it their names are not checked.
+    libc_names = any(f[3] == LIBC and f[1] for t in threads for f in t[3])
+    if not libc_names:
+        ctx.note("libc has no debug info here (libc6-dbg): its frames are checked by module "
+                 "and unwind step only, not by name")
     names = [t[0] for t in threads]
     ctx.check(sorted(names) == sorted(expected),
               "expected threads %s in the snapshot, got %s" % (sorted(expected), names))
@@ -262,7 +272,7 @@ def main(ctx):
             continue
         ctx.check(end == "complete", "thread %s: unwinding ended with %r, not 'complete':\n%s"
                   % (name, end, describe(frames)))
-        why = match(expected[name], frames)
+        why = match(expected[name], frames, libc_names)
         if ctx.check(why is None, "thread %s (tid %d): %s; its frames:\n%s"
                      % (name, tid, why, describe(frames))):
             ctx.note("thread %s: %d frames exactly as expected (%d inlined)"
