@@ -16,7 +16,8 @@ capture is separated from the check:
   2. tests/tools/snapshot_record copies every thread's registers and stack
      (snapshot_capture, as pprobe does), the maps, the mapped files' build
      IDs and the vDSO into a snapshot file (include/pprobe/snapfile.h), from
-     two separate runs of the fixture (different load addresses, thread ids);
+     two separate runs of the fixture (different load addresses, thread ids),
+     the first also copying the mapped files aside;
   3. both fixtures are killed and reaped; from then on no process is
      involved: tests/tools/snapshot_replay unwinds (unwind_stack) and
      symbolizes (stacks_symbolize) the files against the same ELF files;
@@ -32,7 +33,8 @@ capture is separated from the check:
      end "complete";
   5. determinism: replaying a file twice gives the same bytes, and the two
      recordings replay to the same output (tids aside: the addresses printed
-     are the ELF files' own, not the load addresses); a snapshot whose
+     are the ELF files' own, not the load addresses), the copied files
+     (snapshot_replay -root) replay as the originals do; a snapshot whose
      executable's build ID differs from the file on disk is refused.
 """
 
@@ -205,21 +207,23 @@ def describe(frames):
                      for i, f in enumerate(frames))
 
 
-def record(ctx, tool):
-    """Start fid_parked, record it once all its threads sleep in read(2)."""
+def record(ctx, tool, copy_dir=None):
+    """Start fid_parked, record it once all its threads sleep in read(2)
+    (with copy_dir: the mapped files copied there too)."""
     fixture = fid.start(ctx, EXE)
     tids = sorted(fixture.truth_threads)
     fid.wait_blocked_in_read(ctx, fixture, tids)
     path = ctx.tmp_path("parked-%d.snap" % ctx.next_serial())
-    res = fid.run_tool(ctx, [tool, str(fixture.pid), path], TOOL_TIMEOUT)
+    res = fid.run_tool(ctx, [tool, str(fixture.pid), path] + ([copy_dir] if copy_dir else []),
+                       TOOL_TIMEOUT)
     if res.rc != 0:
         raise harness.Failure("snapshot_record failed:\n%s" % res.describe())
     fid.check_released(ctx, fixture, "after snapshot_record")
     return fixture, path
 
 
-def replay(ctx, tool, path, what):
-    res = fid.run_tool(ctx, [tool, path], TOOL_TIMEOUT)
+def replay(ctx, tool, path, what, root=None):
+    res = fid.run_tool(ctx, [tool] + (["-root", root] if root else []) + [path], TOOL_TIMEOUT)
     if res.rc != 0:
         raise harness.Failure("snapshot_replay %s failed:\n%s" % (what, res.describe()))
     return res.stdout
@@ -235,8 +239,9 @@ def main(ctx):
     expected = expected_stacks()
 
     fixtures, snaps = [], []
-    for _ in range(2):
-        fixture, path = record(ctx, rec)
+    copies = ctx.tmp_path("files")
+    for k in range(2):
+        fixture, path = record(ctx, rec, copies if k == 0 else None)
         fixtures.append(fixture)
         snaps.append(path)
     # From here on, no process: the replay reads the files only.
@@ -248,9 +253,12 @@ def main(ctx):
     out = [replay(ctx, rep, snaps[0], "of the first recording")]
     out.append(replay(ctx, rep, snaps[0], "of the first recording, again"))
     out.append(replay(ctx, rep, snaps[1], "of the second recording"))
+    out.append(replay(ctx, rep, snaps[0], "from the copied files", root=copies))
     with open(ctx.tmp_path("replay.txt"), "w") as f:
         f.write(out[0])
     ctx.check(out[0] == out[1], "replaying the same snapshot twice gave different output")
+    ctx.check(out[0] == out[3], "replaying from the copies of the mapped files (-root) differs:\n"
+              "--- from the files\n%s\n--- from the copies\n%s" % (out[0], out[3]))
     strip = lambda text: "\n".join(l for l in text.splitlines()  # noqa: E731
                                    if not l.startswith("tid "))
     ctx.check(strip(out[0]) == strip(out[2]),

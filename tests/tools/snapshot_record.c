@@ -1,7 +1,7 @@
 /* snapshot_record - record one snapshot of every thread of a process, for
  * replay tests (the format: include/pprobe/snapfile.h).
  *
- * usage: snapshot_record PID FILE
+ * usage: snapshot_record PID FILE [COPYDIR]
  *
  * Reads PID's maps, then stops each thread in turn with PTRACE_SEIZE +
  * PTRACE_INTERRUPT, copies its registers and stack with snapshot_capture()
@@ -10,15 +10,22 @@
  * maps_resolve() opens it, through /proc/PID/map_files) and a copy of the
  * vDSO.  Meant for fixtures parked at a known place (fid_parked): a thread
  * that moves between the maps read and its stop is not this tool's
- * concern.  Exit 0, or 1 with a message.
+ * concern.  With COPYDIR, each mapped file is also copied to COPYDIR/PATH
+ * (from /proc/PID/map_files: the very file mapped), so the snapshot can be
+ * replayed where those paths hold other files or none
+ * (snapshot_replay -root COPYDIR).  Exit 0, or 1 with a message.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "pprobe/elfimage.h"
 #include "pprobe/error.h"
@@ -100,8 +107,49 @@ static int record_vdso(struct snapfile *f, const struct maps *m)
 	return 0;
 }
 
-/* The build ID of each mapped file, once a path. */
-static int record_files(struct snapfile *f, struct maps *m)
+/* Copy the file mapped at e to dir/e->path, making the directories. */
+static int record_copy(const struct maps *m, const struct maps_entry *e, const char *dir)
+{
+	char src[128], dst[8192], buf[65536];
+	int in, out, err = 0;
+	ssize_t n;
+
+	snprintf(src, sizeof(src), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->pid,
+		 e->start, e->end);
+	if ((size_t)snprintf(dst, sizeof(dst), "%s%s", dir, e->path) >= sizeof(dst))
+		return -ENAMETOOLONG;
+	for (char *p = dst + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+			err = -errno;
+		*p = '/';
+		if (err)
+			return err;
+	}
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		err = -errno;
+		close(in);
+		return err;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			err = -EIO;
+			break;
+		}
+	if (n < 0)
+		err = -errno;
+	close(in);
+	if (close(out) != 0 && !err)
+		err = -errno;
+	return err;
+}
+
+/* The build ID of each mapped file, once a path (and a copy in dir). */
+static int record_files(struct snapfile *f, struct maps *m, const char *dir)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		struct maps_entry *e = &m->v[i];
@@ -114,8 +162,14 @@ static int record_files(struct snapfile *f, struct maps *m)
 			continue;
 		for (size_t k = 0; k < f->nfiles && !seen; k++)
 			seen = !strcmp(f->files[k].path, e->path);
-		if (!seen && (err = snapfile_add_file(f, e->path, img->build_id)))
+		if (seen)
+			continue;
+		if ((err = snapfile_add_file(f, e->path, img->build_id)))
 			return err;
+		if (dir && (err = record_copy(m, e, dir))) {
+			fprintf(stderr, "snapshot_record: copying %s: %s\n", e->path, error_str(err));
+			return err;
+		}
 	}
 	return 0;
 }
@@ -131,8 +185,8 @@ int main(int argc, char **argv)
 	long pid;
 	int err, rc = 1;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: snapshot_record PID FILE\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: snapshot_record PID FILE [COPYDIR]\n");
 		return 2;
 	}
 	pid = strtol(argv[1], &end, 10);
@@ -172,7 +226,7 @@ int main(int argc, char **argv)
 	}
 	err = record_vdso(&f, &m);
 	if (!err)
-		err = record_files(&f, &m);
+		err = record_files(&f, &m, argc == 4 ? argv[3] : NULL);
 	if (err) {
 		rc = record_fail("the vDSO and the mapped files", err);
 		goto out;
