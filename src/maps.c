@@ -77,6 +77,10 @@ void maps_fini(struct maps *m)
 	free(m->last);
 	m->text = m->last = NULL;
 	m->text_cap = m->last_cap = m->last_len = 0;
+	free(m->saved_root);
+	free(m->saved_vdso);
+	m->saved_root = NULL;
+	m->saved_vdso = NULL;
 	if (m->cache) {
 		for (size_t i = 0; i < m->cache->n; i++) {
 			elfimage_free(m->cache->v[i].img);
@@ -207,12 +211,49 @@ static int maps_parse_text(struct maps *m, size_t len)
 	return 0;
 }
 
+int maps_load_saved(struct maps *m, const char *text, size_t len, const char *root,
+		    const void *vdso, size_t vdso_len)
+{
+	int err;
+
+	if (len >= MAPS_MAX_TEXT)
+		return -PPROBE_E_TOOBIG;
+	if (len + 1 > m->text_cap) {
+		char *nt = realloc(m->text, len + 1);
+
+		if (!nt)
+			return -ENOMEM;
+		m->text = nt;
+		m->text_cap = len + 1;
+	}
+	memcpy(m->text, text, len);
+	m->text[len] = '\0';
+	m->saved = true;
+	free(m->saved_root);
+	free(m->saved_vdso);
+	m->saved_root = root ? strdup(root) : NULL;
+	m->saved_vdso = vdso && vdso_len ? malloc(vdso_len) : NULL;
+	m->saved_vdso_len = m->saved_vdso ? vdso_len : 0;
+	if ((root && !m->saved_root) || (vdso && vdso_len && !m->saved_vdso))
+		return -ENOMEM;
+	if (m->saved_vdso)
+		memcpy(m->saved_vdso, vdso, vdso_len);
+	err = maps_parse_text(m, len);
+	if (err)
+		return err;
+	m->generation++;
+	return 0;
+}
+
 int maps_read(struct maps *m)
 {
-	ssize_t len = maps_load_text(m);
+	ssize_t len;
 	pid_t live;
 	int err;
 
+	if (m->saved)
+		return 0; /* no process: what was loaded is all there is */
+	len = maps_load_text(m);
 	if (len <= 0 && len != -ENOMEM && len != -PPROBE_E_TOOBIG) {
 		/* A descriptor opened before an exec reads the old, empty
 		 * memory: open anew.  Still nothing: the view is a zombie
@@ -316,6 +357,8 @@ struct maps_entry *maps_find_main(const struct maps *m)
 	bool have_st;
 	ssize_t n;
 
+	if (m->saved)
+		return NULL;
 	maps_view_path(m, m->view, "exe", path, sizeof(path));
 	have_st = stat(path, &st) == 0;
 	n = readlink(path, link, sizeof(link) - 1);
@@ -346,6 +389,9 @@ static int maps_open_vdso(const struct maps *m, const struct maps_entry *e, stru
 
 	if (len > MAPS_VDSO_MAX)
 		return -PPROBE_E_TOOBIG;
+	if (m->saved)
+		return m->saved_vdso_len != len ? -PPROBE_E_NOELF :
+		       elfimage_open_memory(m->saved_vdso, len, "[vdso]", img);
 	buf = malloc(len);
 	if (!buf)
 		return -ENOMEM;
@@ -401,6 +447,19 @@ static void maps_name_by_root(struct elfimage *img, const char *root)
 	}
 }
 
+/* Saved maps: the file at its path, or below the root the caller named
+ * (its own copy of the files, not a target's root: resolved plainly). */
+static int maps_open_saved(const struct maps *m, const struct maps_entry *e,
+			   struct elfimage **img)
+{
+	char path[8192];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", m->saved_root ? m->saved_root : "",
+			     e->path) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return elfimage_open_file(path, e->path, img);
+}
+
 /* Open a mapped file the way the target sees it: map_files first (it is the
  * very file mapped, even when deleted, replaced or in another mount
  * namespace), else its path inside the target's root.  libdwfl later looks
@@ -415,6 +474,8 @@ static int maps_open_file(const struct maps *m, const struct maps_entry *e, stru
 	ssize_t n;
 	int err, fd;
 
+	if (m->saved)
+		return maps_open_saved(m, e, img);
 	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)m->view, e->start,
 		 e->end);
 	/* map_files is in no task directory: /proc/VIEW/ it is. */

@@ -630,26 +630,35 @@ static bool unwind_scan_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t 
 /* A frame without CFI.  The leaf: its return address on top of the stack,
  * else the scan.  Above it: the frame pointer first, unless the symbol
  * table says the function does not set one up (then rbp belongs to some
- * other frame, and following it would skip frames); the scan after. */
-static bool unwind_nocfi_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t ip,
-			      uint64_t sp, bool leaf)
+ * other frame, and following it would skip frames); the scan after.
+ * Returns how the caller was found, or UNWIND_HOW_REGS when it was not. */
+static enum unwind_how unwind_nocfi_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t ip,
+					 uint64_t sp, bool leaf)
 {
 	uint64_t start = 0;
 	bool have_start = unwind_function_start(c->u, ip, &start);
 	bool fp_ok = !c->s->regs_partial;
 
 	if (leaf)
-		return unwind_leaf_step(c, cur) ||
-		       unwind_scan_step(c, cur, ip, sp, have_start, start);
+		return unwind_leaf_step(c, cur) ? UNWIND_HOW_LEAF :
+		       unwind_scan_step(c, cur, ip, sp, have_start, start) ? UNWIND_HOW_SCAN :
+		       UNWIND_HOW_REGS;
 	if (have_start && !unwind_sets_frame_pointer(c->u, start))
-		return unwind_scan_step(c, cur, ip, sp, have_start, start) ||
-		       (fp_ok && unwind_fp_step(c, cur, sp));
-	return (fp_ok && unwind_fp_step(c, cur, sp)) ||
-	       unwind_scan_step(c, cur, ip, sp, have_start, start);
+		return unwind_scan_step(c, cur, ip, sp, have_start, start) ? UNWIND_HOW_SCAN :
+		       fp_ok && unwind_fp_step(c, cur, sp) ? UNWIND_HOW_FP : UNWIND_HOW_REGS;
+	return fp_ok && unwind_fp_step(c, cur, sp) ? UNWIND_HOW_FP :
+	       unwind_scan_step(c, cur, ip, sp, have_start, start) ? UNWIND_HOW_SCAN :
+	       UNWIND_HOW_REGS;
 }
 
 int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
 		 struct unwind_result *res)
+{
+	return unwind_stack_how(u, s, pcs, NULL, max, res);
+}
+
+int unwind_stack_how(struct unwind *u, const struct snapshot *s, uint64_t *pcs, uint8_t *how,
+		     size_t max, struct unwind_result *res)
 {
 	struct unwind_call c = { .u = u, .s = s, .regs = s->regs };
 	unw_cursor_t cur;
@@ -661,6 +670,8 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 	res->end = UNWIND_END_OK;
 	if (max == 0)
 		return 0;
+	if (how)
+		how[0] = UNWIND_HOW_REGS;
 	pcs[res->n++] = s->regs.rip;
 	if (!maps_find(u->maps, s->regs.rip)) {
 		res->end = UNWIND_END_UNMAPPED;
@@ -673,17 +684,22 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 	prev_sp = s->regs.rsp;
 	for (;;) {
 		const struct maps_entry *e;
-		bool sigreturn;
+		enum unwind_how step;
+		bool sigreturn, nocfi;
 
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0)
 			break;
 		/* Not for the first frame: a leaf without CFI usually has no
 		 * frame of its own either, and libunwind's guess does better. */
-		if (!after_sigreturn && !c.unmapped && !unwind_has_cfi(&c, ip, res->n > 1) &&
-		    unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1))
+		nocfi = !after_sigreturn && !c.unmapped && !unwind_has_cfi(&c, ip, res->n > 1);
+		step = nocfi ? unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1) : UNWIND_HOW_REGS;
+		if (step != UNWIND_HOW_REGS) {
 			r = 1;
-		else
+		} else {
 			r = unw_step(&cur);
+			step = after_sigreturn ? UNWIND_HOW_SIGNAL :
+			       nocfi ? UNWIND_HOW_GUESS : UNWIND_HOW_CFI;
+		}
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -715,6 +731,8 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 		 * for the trampoline (a handler "returns" to its first byte) nor
 		 * for the interrupted pc above it, which is exact. */
 		sigreturn = unwind_is_sigreturn(u, ip);
+		if (how)
+			how[res->n] = (uint8_t)step;
 		pcs[res->n++] = sigreturn || after_sigreturn ? ip : ip - 1;
 		after_sigreturn = sigreturn;
 		prev_sp = sp;
@@ -731,6 +749,20 @@ const char *unwind_end_str(enum unwind_end e)
 	case UNWIND_END_NOINFO: return "no unwind info";
 	case UNWIND_END_UNMAPPED: return "pc outside any mapping";
 	case UNWIND_END_BAD: return "bad frame";
+	}
+	return "?";
+}
+
+const char *unwind_how_str(enum unwind_how h)
+{
+	switch (h) {
+	case UNWIND_HOW_REGS: return "regs";
+	case UNWIND_HOW_CFI: return "cfi";
+	case UNWIND_HOW_SIGNAL: return "signal";
+	case UNWIND_HOW_FP: return "fp";
+	case UNWIND_HOW_LEAF: return "leaf";
+	case UNWIND_HOW_SCAN: return "scan";
+	case UNWIND_HOW_GUESS: return "guess";
 	}
 	return "?";
 }

@@ -23,6 +23,7 @@
 	X(OUTLINK, "is a symbolic link to neither a device nor a FIFO: name the file itself") \
 	X(OUTKIND, "is neither a regular file, a character device nor a FIFO")   \
 	X(NOREADER, "is a FIFO that nobody reads")                               \
+	X(BADSNAP, "malformed snapshot file")                                    \
 	X(INTERNAL, "internal error")
 
 /* Our codes start well above any errno value so -code never collides. */

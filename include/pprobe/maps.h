@@ -50,6 +50,11 @@ struct maps {
 	size_t text_cap;
 	char *last;         /* the text behind v, to tell a read that changed nothing */
 	size_t last_len, last_cap;
+	/* Saved maps (maps_load_saved): no process behind them. */
+	bool saved;
+	char *saved_root;   /* files are opened below it; NULL: at their paths */
+	uint8_t *saved_vdso;
+	size_t saved_vdso_len;
 };
 
 /* How many images no longer mapped the cache keeps (see above). */
@@ -63,6 +68,16 @@ void maps_fini(struct maps *m);
  * main thread exited with pthread_exit, or the viewing thread exited), the
  * view moves to a live thread first; -ESRCH when none is left. */
 int maps_read(struct maps *m);
+
+/* Maps of no live process, for replaying a recorded snapshot (snapfile.h):
+ * the entries parsed from text (as /proc/PID/maps printed it), each
+ * mapped file opened at its path, or at root followed by its path when
+ * root is not NULL (a copy of the files elsewhere), and the vDSO parsed
+ * from vdso (vdso_len bytes; NULL: the vDSO has no image).  maps_read then
+ * changes nothing; maps_find_main finds nothing.  text, root and vdso are
+ * copied. */
+int maps_load_saved(struct maps *m, const char *text, size_t len, const char *root,
+		    const void *vdso, size_t vdso_len);
 
 /* The entry containing addr, or NULL. */
 struct maps_entry *maps_find(const struct maps *m, uint64_t addr);

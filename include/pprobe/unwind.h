@@ -54,6 +54,25 @@ void unwind_flush(struct unwind *u);
 int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
 		 struct unwind_result *res);
 
+/* How a frame's pc was found, for tests and diagnostics. */
+enum unwind_how {
+	UNWIND_HOW_REGS = 0, /* the interrupted pc, from the registers */
+	UNWIND_HOW_CFI,      /* the callee's DWARF CFI (.eh_frame) */
+	UNWIND_HOW_SIGNAL,   /* the signal frame the handler returned to */
+	UNWIND_HOW_FP,       /* the callee's frame pointer (no CFI) */
+	UNWIND_HOW_LEAF,     /* the return address on top of a leaf's stack (no CFI) */
+	UNWIND_HOW_SCAN,     /* a return address found by scanning the stack (no CFI) */
+	UNWIND_HOW_GUESS,    /* libunwind's own guess for a callee without CFI */
+};
+
+/* unwind_stack, also saying in how[i] (max entries, may be NULL) how
+ * pcs[i] was found: the replay tests check it frame by frame, so a stack
+ * that comes out right by the wrong road (a scan where CFI should have
+ * done) is caught. */
+int unwind_stack_how(struct unwind *u, const struct snapshot *s, uint64_t *pcs, uint8_t *how,
+		     size_t max, struct unwind_result *res);
+
 const char *unwind_end_str(enum unwind_end e);
+const char *unwind_how_str(enum unwind_how h);
 
 #endif
