@@ -251,17 +251,26 @@ def perf_shares(data):
         head = lines[0].split()
         period = int(head[1]) if len(head) > 1 and head[1].isdigit() else 1
         n += 1
+        # The first user-space address: perf prints the functions inlined
+        # at it first, "(inlined)", then the function that holds it (named
+        # from DWARF, as pprobe names it); where debug info says that one is
+        # inlined too (libc's read), the last line of the address's group.
+        # --no-inline would give ELF symbols instead, which pick other
+        # aliases than pprobe (read for __GI___libc_read).
+        leaf = None
         for l in lines[1:]:
             m = re.match(r"\s*([0-9a-f]+) (.*?)(?: \((.*)\))?$", l)
             if not m:
                 continue
-            sym, dso = re.sub(r"\+0x[0-9a-f]+$", "", m.group(2)), m.group(3) or ""
-            if dso.startswith("[kernel") or int(m.group(1), 16) >= 1 << 47:
+            addr, dso = int(m.group(1), 16), m.group(3) or ""
+            if dso.startswith("[kernel") or addr >= 1 << 47:
                 continue        # kernel frame: fold into the calling user frame
-            if dso == "inlined":
-                continue        # perf's inlined frames: the symbol is the next line's
-            c[frame_key(sym, os.path.basename(dso) if dso else None)] += period
-            break
+            if leaf is not None and addr != leaf[0]:
+                break
+            if leaf is None or dso != "inlined" or leaf[2] == "inlined":
+                leaf = (addr, re.sub(r"\+0x[0-9a-f]+$", "", m.group(2)), dso)
+        if leaf:
+            c[frame_key(leaf[1], os.path.basename(leaf[2]) if leaf[2] else None)] += period
     total = sum(c.values())
     return {k: v / total for k, v in c.items()} if total else {}, n
 
