@@ -489,7 +489,11 @@ def report(args, acc, harm, started, elapsed, source):
         t += ["### Accuracy: flat share of the top %d functions (by perf), %d Hz, %g s, "
               "same window" % (TOP, args.accuracy_hz, args.window), "",
               "Share of CPU whose leaf (pprobe) or first user-space frame (perf, kernel frames "
-              "folded into the calling user frame) is the function; unnamed code per file.", ""]
+              "folded into the calling user frame) is the function; unnamed code per file.  "
+              "perf is the reference, not the truth: `-sampler perf` and perf use the same "
+              "kernel timer, so for it this checks pprobe's reading, naming and weighting of "
+              "the kernel's samples; the ptrace sampler's stops land elsewhere (README, "
+              "*Samplers*).", ""]
         for r in acc:
             t += ["#### %s, pprobe -sampler %s (%d samples) vs perf (%d samples); load %.2f, "
                   "others %.0f%% of a core" % (r["server"], r["sampler"], r["n_ours"],
