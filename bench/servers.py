@@ -78,7 +78,7 @@ class Machine:
 
     def __init__(self, pids):
         self.pids = pids
-        self.load = open("/proc/loadavg").read().split()[0]
+        self.load = bench.read_file("/proc/loadavg").split()[0]     # 1-minute average
         self.t = time.monotonic()
         self.busy = bench.system_cpu_ns()[0]
         self.ours = self._ours()
@@ -495,7 +495,7 @@ def report(args, acc, harm, started, elapsed, source):
               "the kernel's samples; the ptrace sampler's stops land elsewhere (README, "
               "*Samplers*).", ""]
         for r in acc:
-            t += ["#### %s, pprobe -sampler %s (%d samples) vs perf (%d samples); load %.2f, "
+            t += ["#### %s, pprobe -sampler %s (%d samples) vs perf (%d samples); 1-min load average %.2f, "
                   "others %.0f%% of a core" % (r["server"], r["sampler"], r["n_ours"],
                                               r["n_theirs"], r["load"], r["foreign_pct"]), "",
                   "| function | perf % | pprobe % | diff (points) |", "|---|---|---|---|"]
@@ -519,7 +519,7 @@ def report(args, acc, harm, started, elapsed, source):
               "CPU/sample: pprobe's utime+stime over its whole run (start-up included) / "
               "samples, and its CPU over the benchmark only / samples.", "",
               "| Hz | tool | requests/s × | p99 latency × | samples | CPU/sample µs (run; window) "
-              "| ptrace stop med/p99 µs | load avg | others % of a core |",
+              "| ptrace stop med/p99 µs | 1-min load avg | others % of a core |",
               "|---|---|---|---|---|---|---|---|---|"]
         for hz, runs in sorted(harm.items()):
             base = {r["round"]: r for r in runs if r["tool"] == "none"}
