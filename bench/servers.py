@@ -379,6 +379,19 @@ def harm_run(procs, args, server, port, tool, hz, n, tmp):
     return rec
 
 
+def harm_medians(runs):
+    """{tool: (median requests/s ratio, median p99 ratio)} against the
+    no-profiler run of the same round."""
+    base = {r["round"]: r for r in runs if r["tool"] == "none"}
+    out = {}
+    for tool in HARM_TOOLS[1:]:
+        rs = [r for r in runs if r["tool"] == tool and r["round"] in base]
+        if rs:
+            out[tool] = (statistics.median(r["rps"] / base[r["round"]]["rps"] for r in rs),
+                         statistics.median(r["p99"] / base[r["round"]]["p99"] for r in rs))
+    return out
+
+
 def med_range(xs):
     return "%.3f (%.3f-%.3f)" % (statistics.median(xs), min(xs), max(xs)) if xs else "-"
 
@@ -541,6 +554,18 @@ def report(args, acc, harm, started, elapsed, source):
                     ", ".join(stops) or "-",
                     ", ".join("%.1f" % r["load"] for r in rs),
                     ", ".join("%.0f" % r["foreign_pct"] for r in rs)))
+        t.append("")
+        t += ["Against the issue's aim (`-sampler perf` within 2% of perf's throughput and p99; "
+              "medians, so within the rounds' spread either way):", ""]
+        for hz, runs in sorted(harm.items()):
+            m = harm_medians(runs)
+            if "pprobe-perf" not in m or "perf-dwarf" not in m:
+                continue
+            (ours_rps, ours_p99), (perf_rps, perf_p99) = m["pprobe-perf"], m["perf-dwarf"]
+            ok = lambda c: "met" if c else "**not met**"
+            t.append("- %d Hz: requests/s × %.3f against perf's × %.3f: %s; p99 × %.3f against "
+                     "× %.3f: %s" % (hz, ours_rps, perf_rps, ok(ours_rps >= perf_rps * 0.98),
+                                     ours_p99, perf_p99, ok(ours_p99 <= perf_p99 * 1.02)))
         t.append("")
     return "\n".join(t) + "\n"
 
