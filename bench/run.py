@@ -422,9 +422,10 @@ def parse_pprobe(stderr):
     """pprobe's -v line, e.g. "pprobe: stopped threads 295 times: median
     62.61us, p99 150.68us, total 19.81ms; 295 samples (...), 0 lost (...);
     1 late ticks" (the parts in brackets vary between versions)."""
-    line = next((l for l in stderr.splitlines() if l.startswith("pprobe: stopped threads")), None)
-    m = line and re.match(r"pprobe: stopped threads (\d+) times: median (\S+), p99 (\S+), "
-                          r"total ([^;\s]+);", line)
+    line = next((l for l in stderr.splitlines() if "stopped threads " in l), None)
+    # Since the perf sampler, the line opens "pprobe: sampler ptrace; ".
+    m = line and re.search(r"stopped threads (\d+) times: median (\S+), p99 (\S+), "
+                           r"total ([^;\s]+);", line)
     if not m:
         raise BenchError("no -v line in pprobe's output:\n" + stderr)
 
