@@ -57,6 +57,7 @@ struct dump_capture {
 	struct threadstate ts;
 	enum dump_how how;      /* how it was captured */
 	bool asked;             /* a stop was asked of it */
+	bool moving;            /* not stopped, but seen running since */
 	struct threadstate ts_asked; /* /proc's word when the stop was asked */
 	struct snapshot snap;
 	bool captured;
@@ -132,6 +133,7 @@ static void dump_capture_passive(pid_t pid, struct maps *maps, struct dump_captu
 	if (threadstate_read(pid, c->tid, &again) != 0 || !again.blocked_known ||
 	    again.sp != c->ts.sp || again.pc != c->ts.pc) {
 		c->missing = "it moved while its stack was copied without stopping it";
+		c->moving = true;
 		return;
 	}
 	c->captured = true;
@@ -215,6 +217,7 @@ static void dump_capture_one(struct session *s, struct dump_capture *c)
 		 * take what the kernel saved. */
 		c->how = DUMP_HOW_PASSIVE;
 		if (threadstate_read(s->o->pid, c->t->tid, &c->ts) == 0 && !c->ts.blocked_known) {
+			c->moving = c->ts.state == 'R';
 			c->missing = c->ts.state == 'R' ?
 				     "it did not stop in time and was still running" :
 				     "it did not stop in time and the kernel gave no pc and sp";
@@ -237,20 +240,28 @@ static void dump_capture_one(struct session *s, struct dump_capture *c)
  * copied was in uninterruptible sleep when the wait ended, often only for a
  * moment (a file written, a page read in); if it has moved since, whether
  * seen running or while its stack was copied without a stop, its stop is
- * on the way.  Such threads are waited for as runnable ones are (the same
- * bound from t0), and captured from their stop.  Seen under a file-writing
- * load: 1 dump in 3 of 20 lost the stack of dump_waits' worker. */
+ * on the way.  Such threads are waited for, even through more moments in
+ * 'D' (having moved, they are not stuck there), up to the runnable bound
+ * from t0, and captured from their stop.  A thread that never moved is not
+ * waited for: one stuck in 'D' must not hold the others frozen.  Seen under
+ * a file-writing load: 1 dump in 3 of 20 lost dump_waits' worker's stack. */
 static void dump_capture_late(struct session *s, struct dump_capture *caps, size_t n,
 			      int64_t t0)
 {
-	bool any = false;
+	/* While one is runnable or in a moment of uninterruptible sleep
+	 * ('D' again: the next write of the same file), its stop comes. */
+	while (timeutil_mono_ns() - t0 < (int64_t)DUMP_RUNNABLE_TIMEOUT_MS * 1000000) {
+		bool waiting = false;
 
-	for (size_t i = 0; i < n; i++)
-		any |= !caps[i].captured && dump_stop_pending(&caps[i]);
-	if (!any)
-		return;
-	if (!attach_wait_stopped_for(&s->att, 10))
-		dump_wait_runnable(s, caps, n, t0);
+		for (size_t i = 0; i < n && !waiting; i++) {
+			const struct dump_capture *c = &caps[i];
+
+			if (!c->captured && c->moving && dump_stop_pending(c))
+				waiting = strchr("RtD", dump_task_state(s->o->pid, c->tid)) != NULL;
+		}
+		if (!waiting || attach_wait_stopped_for(&s->att, 10))
+			break;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct dump_capture *c = &caps[i];
 
