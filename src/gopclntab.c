@@ -153,7 +153,7 @@ static void gopclntab_functab(const struct gopclntab *t, uint64_t i, uint64_t *e
 struct gopclntab_func {
 	uint64_t entry;
 	uint64_t off; /* of the _func, from data[0] */
-	uint32_t nameoff, pcfile, pcln, npcdata, cuoff;
+	uint32_t nameoff, pcsp, pcfile, pcln, npcdata, cuoff;
 	uint8_t nfuncdata;
 	uint64_t pcdata_off; /* of the pcdata array, from data[0] */
 };
@@ -199,6 +199,7 @@ static int gopclntab_func_at(const struct gopclntab *t, uint64_t vaddr, struct g
 		p += 4;
 	}
 	f->nameoff = gopclntab_u32(p);
+	f->pcsp = gopclntab_u32(p + 12);
 	f->pcfile = gopclntab_u32(p + 16);
 	f->pcln = gopclntab_u32(p + 20);
 	f->npcdata = gopclntab_u32(p + 24);
@@ -380,6 +381,29 @@ int gopclntab_lookup(const struct gopclntab *t, uint64_t vaddr, struct gopclntab
 		return n ? (int)n : -ENOENT;
 	gopclntab_position(t, &f, pc, &frames[n]);
 	return (int)n + 1;
+}
+
+int gopclntab_frame(const struct gopclntab *t, uint64_t vaddr, int32_t *spdelta, int *top)
+{
+	static const char *const tops[] = { "runtime.goexit", "runtime.mstart", "runtime.rt0_go" };
+	struct gopclntab_func f;
+	const char *name;
+	int32_t d;
+
+	if (gopclntab_func_at(t, vaddr, &f) != 0)
+		return -ENOENT;
+	/* -1 is the walk's "no value"; a frame is never that large or
+	 * negative. */
+	d = gopclntab_pcvalue(t, &f, f.pcsp, vaddr);
+	if (d < 0 || d > (1 << 24) || (d & 7))
+		return -ENOENT;
+	*spdelta = d;
+	*top = 0;
+	name = gopclntab_str(t, t->funcnametab + f.nameoff);
+	for (size_t i = 0; name && i < sizeof(tops) / sizeof(tops[0]); i++)
+		if (!strcmp(name, tops[i]))
+			*top = 1;
+	return 0;
 }
 
 /* go:func.* of a 1.18+ binary, from the runtime's moduledata: the one word

@@ -72,4 +72,13 @@ int gopclntab_parse(const uint8_t *data, size_t size, uint64_t vaddr, uint64_t t
 int gopclntab_lookup(const struct gopclntab *t, uint64_t vaddr, struct gopclntab_frame *frames,
 		     size_t max);
 
+/* How the function holding vaddr uses the stack there, for the unwinder:
+ * *spdelta is how far the stack pointer is below where it was at the
+ * function's entry (its pcsp table: the return address is at sp +
+ * *spdelta, the caller's sp is 8 above that), *top is 1 for the functions
+ * Go's own traceback ends at (runtime.goexit, runtime.mstart,
+ * runtime.rt0_go: nothing above them is a frame).  -ENOENT if no function
+ * holds vaddr or its table has no value there. */
+int gopclntab_frame(const struct gopclntab *t, uint64_t vaddr, int32_t *spdelta, int *top);
+
 #endif
