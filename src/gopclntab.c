@@ -385,7 +385,12 @@ int gopclntab_lookup(const struct gopclntab *t, uint64_t vaddr, struct gopclntab
 
 int gopclntab_frame(const struct gopclntab *t, uint64_t vaddr, int32_t *spdelta, int *top)
 {
-	static const char *const tops[] = { "runtime.goexit", "runtime.mstart", "runtime.rt0_go" };
+	/* runtime/traceback.go's tops; systemstack, mcall and morestack are
+	 * on the stack only where they switched to g0, whose frame above
+	 * them is made to stop tracebacks (asm_amd64.s). */
+	static const char *const tops[] = { "runtime.goexit", "runtime.mstart", "runtime.rt0_go",
+					    "runtime.systemstack", "runtime.mcall",
+					    "runtime.morestack" };
 	struct gopclntab_func f;
 	const char *name;
 	int32_t d;

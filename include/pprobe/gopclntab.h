@@ -77,7 +77,8 @@ int gopclntab_lookup(const struct gopclntab *t, uint64_t vaddr, struct gopclntab
  * function's entry (its pcsp table: the return address is at sp +
  * *spdelta, the caller's sp is 8 above that), *top is 1 for the functions
  * Go's own traceback ends at (runtime.goexit, runtime.mstart,
- * runtime.rt0_go: nothing above them is a frame).  -ENOENT if no function
+ * runtime.rt0_go, and the g0 side of runtime.systemstack, mcall and
+ * morestack: nothing above them is a frame).  -ENOENT if no function
  * holds vaddr or its table has no value there. */
 int gopclntab_frame(const struct gopclntab *t, uint64_t vaddr, int32_t *spdelta, int *top);
 
