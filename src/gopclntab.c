@@ -252,7 +252,8 @@ static int32_t gopclntab_pcvalue(const struct gopclntab *t, const struct gopclnt
 		if (!gopclntab_varint(t, &off, t->size, &uv) || (uv == 0 && !first))
 			return -1;
 		first = false;
-		val += (int32_t)((uv >> 1) ^ (0u - (uv & 1)));
+		/* Unsigned: a hostile delta must wrap, not overflow. */
+		val = (int32_t)((uint32_t)val + ((uv >> 1) ^ (0u - (uv & 1))));
 		if (!gopclntab_varint(t, &off, t->size, &pcd))
 			return -1;
 		pc += (uint64_t)pcd * t->quantum;
