@@ -25,6 +25,11 @@ Expected:
     runtime.rt0_go, nothing above them (a frame-pointer walk went on past
     goexit into whatever the goroutine's stack held);
   - main.step, the inlined frame, is the leaf in >= 20% of them.
+
+Then fid_go_stripped (fixtures/fidelity/go/main.go stripped: goroutines
+started through a closure, preempted asynchronously in the frameless leaf
+main.hotLoop): >= 95% of its samples end at those roots too (a walk of
+frame pointers went on past runtime.goexit in 12-37% of them).
 """
 
 import os
@@ -106,6 +111,18 @@ def main(ctx):
                     "the inlined main.step as the leaf")
     fid.check_share(ctx, prof, prof.samples, lambda s: s.frames and s.frames[-1].name in ROOTS,
                     0.95, what, "a stack ending at %s" % " or ".join(ROOTS))
+    ctx.check_target_healthy(fixture, what)
+    fixture.kill()
+
+    fixture = fid.start(ctx, "fid_go_stripped", tool="go (Debian's golang-go)")
+    what = "fid_go_stripped: pprobe -seconds %d" % SECONDS
+    prof = fid.record_enough(ctx, fixture, SECONDS, what,
+                             [("samples", lambda p: p.samples, 40)])
+    fid.check_share(ctx, prof, prof.samples, lambda s: s.frames and s.frames[-1].name in ROOTS,
+                    0.95, what, "a stack ending at %s" % " or ".join(ROOTS))
+    fid.check_share(ctx, prof, prof.samples,
+                    lambda s: s.frames and s.frames[0].name == "main.hotLoop", 0.85, what,
+                    "leaf main.hotLoop")
     ctx.check_target_healthy(fixture, what)
 
 
