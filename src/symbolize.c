@@ -29,6 +29,7 @@
 #include "pprobe/debugfetch.h"
 #include "pprobe/demangle.h"
 #include "pprobe/elfimage.h"
+#include "pprobe/gopclntab.h"
 #include "pprobe/perfmap.h"
 #include "pprobe/rootpath.h"
 #include "pprobe/symbolize.h"
@@ -45,6 +46,8 @@ struct symbolize_module {
 	bool warmed;      /* symbolize_warm ran */
 	struct symbolize_cu_index *cus; /* per CU, built on first use */
 	size_t ncus;
+	struct gopclntab go; /* Go's own table, read on first need */
+	int go_state;        /* 0: not looked for; 1: go holds it; -1: none */
 };
 
 struct symbolize {
@@ -677,6 +680,32 @@ static int symbolize_push_symbol(Dwfl_Module *mod, uint64_t vaddr, const char *s
 	return symbolize_push(res, symname, file, line);
 }
 
+/* Frames from Go's own table (.gopclntab), for a Go binary stripped of
+ * its symbol table and DWARF (go build -ldflags='-s -w'): the names `go
+ * tool pprof` shows for a Go profile, with file:line and inlined calls.
+ * They count as DWARF-quality when they carry a line, as the pprof
+ * mapping's has_line_numbers then tells the truth. */
+static int symbolize_go(struct symbolize_module *m, uint64_t vaddr, struct symbolize_result *res)
+{
+	struct gopclntab_frame frames[SYMBOLIZE_MAX_INLINE];
+	int n, err = 0;
+
+	if (m->go_state == 0)
+		m->go_state = gopclntab_open(m->img, &m->go) == 0 ? 1 : -1;
+	if (m->go_state < 0)
+		return -ENOENT;
+	n = gopclntab_lookup(&m->go, vaddr, frames, SYMBOLIZE_MAX_INLINE);
+	if (n < 0)
+		return n;
+	res->quality = SYMBOLIZE_SYMTAB;
+	for (int i = 0; i < n && !err; i++) {
+		err = symbolize_push(res, frames[i].name, frames[i].file, frames[i].line);
+		if (frames[i].line > 0)
+			res->quality = SYMBOLIZE_DWARF;
+	}
+	return err;
+}
+
 static int symbolize_fallback(const char *module, uint64_t off, uint64_t raw_pc,
 			      struct symbolize_result *res)
 {
@@ -715,6 +744,12 @@ int symbolize_lookup(struct symbolize *s, const struct elfimage *img, const char
 			res->quality = SYMBOLIZE_SYMTAB;
 			return 0;
 		}
+		symbolize_result_fini(res);
+	}
+	if (m) {
+		if (symbolize_go(m, vaddr, res) == 0)
+			return 0;
+		symbolize_result_fini(res);
 	}
 	if (!img && s->perfmap) {
 		const char *jit;

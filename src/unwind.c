@@ -15,6 +15,7 @@
 #include "pprobe/ehframe.h"
 #include "pprobe/elfimage.h"
 #include "pprobe/funcsyms.h"
+#include "pprobe/gopclntab.h"
 #include "pprobe/maps.h"
 #include "pprobe/snapshot.h"
 #include "pprobe/unwind.h"
@@ -47,6 +48,8 @@ struct unwind_image {
 	struct funcsyms syms;
 	int syms_err;
 	bool syms_built;
+	struct gopclntab go; /* Go's table, for Go code without CFI */
+	int go_state;        /* 0: not looked for; 1: go holds it; -1: none */
 };
 
 struct unwind {
@@ -166,6 +169,17 @@ static const struct funcsyms *unwind_image_syms(struct unwind *u, const struct e
 		x->syms_err = funcsyms_build(img, &x->syms);
 	}
 	return x->syms_err ? NULL : &x->syms;
+}
+
+static const struct gopclntab *unwind_image_go(struct unwind *u, const struct elfimage *img)
+{
+	struct unwind_image *x = unwind_image_get(u, img);
+
+	if (!x)
+		return NULL;
+	if (x->go_state == 0)
+		x->go_state = gopclntab_open(img, &x->go) == 0 ? 1 : -1;
+	return x->go_state > 0 ? &x->go : NULL;
 }
 
 void unwind_warm(struct unwind *u, const struct elfimage *img)
@@ -627,6 +641,43 @@ static bool unwind_scan_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t 
 	return false;
 }
 
+/* Go code without CFI: a stripped Go binary (-ldflags='-s -w' also
+ * removes the .debug_frame that describes Go's frames).  Go's own table
+ * says how far sp is below the function's entry at every pc (pcsp), so the
+ * return address is at sp + delta and the caller's sp 8 above it: exact
+ * for leaves and frameless functions too, where a frame-pointer step skips
+ * the caller.  rbp is the caller's unless this frame saved it: Go stores
+ * the caller's rbp at 16 below the caller's sp and points rbp there.  pc
+ * is looked up one byte back when it is a return address.  1: stepped; 0:
+ * the frame is where Go's own traceback ends (runtime.goexit...: what is
+ * above it is no frame); -1: not Go code with a table, or the frame is not
+ * in the copy. */
+static int unwind_go_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t ip, uint64_t sp,
+			  bool return_address)
+{
+	struct maps_entry *e = maps_find(c->u->maps, ip);
+	const struct gopclntab *go;
+	struct elfimage *img;
+	uint64_t bias, ret, cfa, saved = 0;
+	int32_t delta;
+	int top;
+	unw_word_t rbp;
+	bool set_rbp = false;
+
+	if (!e || maps_resolve(c->u->maps, e, &img, &bias) || !(go = unwind_image_go(c->u, img)) ||
+	    gopclntab_frame(go, ip - (return_address ? 1 : 0) - bias, &delta, &top) != 0)
+		return -1;
+	if (top)
+		return 0;
+	cfa = sp + (uint64_t)delta + 8;
+	if (!unwind_stack_word(c->s, cfa - 8, &ret))
+		return -1;
+	if (delta >= 8 && !c->s->regs_partial && unw_get_reg(cur, UNW_X86_64_RBP, &rbp) >= 0 &&
+	    rbp == cfa - 16 && unwind_stack_word(c->s, rbp, &saved))
+		set_rbp = true;
+	return unwind_restart(c, cur, ret, cfa, set_rbp, saved) ? 1 : -1;
+}
+
 /* A frame without CFI.  The leaf: its return address on top of the stack,
  * else the scan.  Above it: the frame pointer first, unless the symbol
  * table says the function does not set one up (then rbp belongs to some
@@ -663,7 +714,7 @@ int unwind_stack_how(struct unwind *u, const struct snapshot *s, uint64_t *pcs, 
 	struct unwind_call c = { .u = u, .s = s, .regs = s->regs };
 	unw_cursor_t cur;
 	unw_word_t ip, sp, prev_sp;
-	bool after_sigreturn = false;
+	bool after_sigreturn = false, exact = true;
 	int r;
 
 	res->n = 0;
@@ -692,13 +743,19 @@ int unwind_stack_how(struct unwind *u, const struct snapshot *s, uint64_t *pcs, 
 		/* Not for the first frame: a leaf without CFI usually has no
 		 * frame of its own either, and libunwind's guess does better. */
 		nocfi = !after_sigreturn && !c.unmapped && !unwind_has_cfi(&c, ip, res->n > 1);
-		step = nocfi ? unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1) : UNWIND_HOW_REGS;
-		if (step != UNWIND_HOW_REGS) {
-			r = 1;
+		r = nocfi ? unwind_go_step(&c, &cur, ip, sp, !exact) : -1;
+		if (r >= 0) {
+			step = UNWIND_HOW_GO;
 		} else {
-			r = unw_step(&cur);
-			step = after_sigreturn ? UNWIND_HOW_SIGNAL :
-			       nocfi ? UNWIND_HOW_GUESS : UNWIND_HOW_CFI;
+			step = nocfi ? unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1) :
+				       UNWIND_HOW_REGS;
+			if (step != UNWIND_HOW_REGS) {
+				r = 1;
+			} else {
+				r = unw_step(&cur);
+				step = after_sigreturn ? UNWIND_HOW_SIGNAL :
+				       nocfi ? UNWIND_HOW_GUESS : UNWIND_HOW_CFI;
+			}
 		}
 		if (r == 0)
 			break;
@@ -731,9 +788,10 @@ int unwind_stack_how(struct unwind *u, const struct snapshot *s, uint64_t *pcs, 
 		 * for the trampoline (a handler "returns" to its first byte) nor
 		 * for the interrupted pc above it, which is exact. */
 		sigreturn = unwind_is_sigreturn(u, ip);
+		exact = sigreturn || after_sigreturn;
 		if (how)
 			how[res->n] = (uint8_t)step;
-		pcs[res->n++] = sigreturn || after_sigreturn ? ip : ip - 1;
+		pcs[res->n++] = exact ? ip : ip - 1;
 		after_sigreturn = sigreturn;
 		prev_sp = sp;
 	}
@@ -762,6 +820,7 @@ const char *unwind_how_str(enum unwind_how h)
 	case UNWIND_HOW_FP: return "fp";
 	case UNWIND_HOW_LEAF: return "leaf";
 	case UNWIND_HOW_SCAN: return "scan";
+	case UNWIND_HOW_GO: return "go";
 	case UNWIND_HOW_GUESS: return "guess";
 	}
 	return "?";

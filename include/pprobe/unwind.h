@@ -63,6 +63,7 @@ enum unwind_how {
 	UNWIND_HOW_LEAF,     /* the return address on top of a leaf's stack (no CFI) */
 	UNWIND_HOW_SCAN,     /* a return address found by scanning the stack (no CFI) */
 	UNWIND_HOW_GUESS,    /* libunwind's own guess for a callee without CFI */
+	UNWIND_HOW_GO,       /* Go's own pcsp table (a stripped Go binary, no CFI) */
 };
 
 /* unwind_stack, also saying in how[i] (max entries, may be NULL) how

@@ -4,7 +4,8 @@
  * tests/corpus/elf/.  Every file the target maps is read by pprobe's own
  * ELF code: program headers, PT_LOAD segments and the build-id note
  * (elfimage.c), section headers (elfimage_find_section), the function
- * symbols (funcsyms.c) and an unindexed .eh_frame (ehframe.c).  The input
+ * symbols (funcsyms.c), an unindexed .eh_frame (ehframe.c) and Go's
+ * .gopclntab (gopclntab.c, with its search of the data for moduledata).  The input
  * is the whole file, parsed from memory as the vDSO is (the same parser as
  * for files).  Beyond "no crash, no sanitizer report": a found FDE's range
  * holds the pc it was found for, and a found symbol starts at or below it.
@@ -17,6 +18,7 @@
 #include "pprobe/ehframe.h"
 #include "pprobe/elfimage.h"
 #include "pprobe/funcsyms.h"
+#include "pprobe/gopclntab.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -57,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct elfimage_section sec;
 	struct funcsyms fs;
 	struct ehframe_index eh = { 0 };
+	struct gopclntab go;
 	uint64_t eh_vaddr, eh_size;
 	int have_fs, have_eh = 0;
 
@@ -68,6 +71,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ehframe_find_section(img, &eh_vaddr, &eh_size) == 0)
 		have_eh = ehframe_index_build(img, eh_vaddr, eh_size, &eh) == 0;
 	fuzz_elf_probe(img, have_fs ? &fs : NULL, have_eh ? &eh : NULL);
+	if (gopclntab_open(img, &go) == 0)
+		for (size_t i = 0; i < img->nloads && i < 64; i++) {
+			struct gopclntab_frame fr[4];
+
+			(void)gopclntab_lookup(&go, img->loads[i].vaddr, fr, 4);
+			(void)gopclntab_lookup(&go, img->loads[i].vaddr + img->loads[i].memsz / 2,
+					       fr, 4);
+		}
 	if (have_eh)
 		ehframe_index_fini(&eh);
 	if (have_fs)
