@@ -100,7 +100,7 @@ complete -c pprobe -n __pprobe_at_command -a top -d 'Live view of the hottest fu
 
 # All commands
 complete -c pprobe -s p -o pid -l pid -x -a '(__pprobe_pids)' -d 'Process to examine (required)'
-complete -c pprobe -s q -o quiet -l quiet -d 'No status line and no summary'
+complete -c pprobe -s q -o quiet -l quiet -d 'Errors only: no status line, no Saved line, no summary'
 complete -c pprobe -s v -o verbose -l verbose -d 'Print how long threads were stopped'
 complete -c pprobe -s h -o help -l help -d 'Show the help'
 complete -c pprobe -o version -l version -d 'Show the version'

@@ -63,7 +63,7 @@ static const struct cli_opt cli_opts[] = {
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
 	{ "debuginfod", 0, NULL, CLI_ALL, OPT_DEBUGINFOD, "fetch missing debug info from debuginfod servers: DEBUGINFOD_URLS, else /etc/debuginfod/*.urls (DEBUGINFOD_URLS set turns this on too)" },
 	{ "debuginfod-timeout", 0, "N", CLI_ALL, OPT_DEBUGINFOD_TIMEOUT, "seconds all the fetches of a run may take together (default 30)" },
-	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "no status line and no summary" },
+	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "errors only: no status line, no Saved line, no summary, notes or warnings" },
 	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print the sampler used, how long threads were stopped or perf events' losses, and whose symbols loaded before attaching (record, top), or how long the process was frozen (dump)" },
 	{ "help", 'h', NULL, CLI_ALL, OPT_HELP, "show this help" },
 	{ "version", 0, NULL, CLI_ALL, OPT_VERSION, "show the version" },

@@ -279,7 +279,8 @@ static void record_report(struct record *r, const char *path, enum record_format
 {
 	char line[512];
 
-	if (strcmp(path, "-")) {
+	/* -q: errors only.  What follows is news of a run that worked. */
+	if (strcmp(path, "-") && !r->o->quiet) {
 		fprintf(stderr, "Saved %s in ", fmt == RECORD_FMT_PPROF ? "profile" :
 			fmt == RECORD_FMT_SVG ? "flame graph" : "report");
 		textesc_put(stderr, path, SIZE_MAX, false);
@@ -307,11 +308,11 @@ static void record_report(struct record *r, const char *path, enum record_format
 				" late ticks; longest stop %s, release %s\n",
 				line, r->late_ticks, longest, release);
 	}
-	if (r->use_perf && (r->ps.stats.lost || r->ps.stats.throttled || r->ps.stats.unsampled))
+	if (!r->o->quiet && r->use_perf && (r->ps.stats.lost || r->ps.stats.throttled || r->ps.stats.unsampled))
 		fprintf(stderr, "pprobe: perf events: %" PRIu64 " samples lost, %" PRIu64
 			" throttled, %" PRIu64 " threads not sampled\n", r->ps.stats.lost,
 			r->ps.stats.throttled, r->ps.stats.unsampled);
-	if (r->st.samples_truncated || r->st.frames_unsymbolized)
+	if (!r->o->quiet && (r->st.samples_truncated || r->st.frames_unsymbolized))
 		fprintf(stderr, "pprobe: %" PRIu64 " stacks truncated, %" PRIu64
 			" addresses without symbols\n", r->st.samples_truncated,
 			r->st.frames_unsymbolized);

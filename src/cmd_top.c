@@ -366,7 +366,7 @@ int cmd_top_run(const struct options *o)
 	err = top_loop(&t);
 	session_release(&t.s);
 	top_tty_restore(&t);
-	if (t.s.att.target_exited)
+	if (t.s.att.target_exited && !o->quiet)
 		fprintf(stderr, "pprobe: process %d exited\n", (int)o->pid);
 	if (err)
 		goto out_err;
