@@ -23,6 +23,7 @@
 #include "pprobe/outfile.h"
 #include "pprobe/perfsample.h"
 #include "pprobe/pprof.h"
+#include "pprobe/procfs.h"
 #include "pprobe/profile.h"
 #include "pprobe/sampler.h"
 #include "pprobe/session.h"
@@ -30,6 +31,7 @@
 #include "pprobe/termout.h"
 #include "pprobe/textesc.h"
 #include "pprobe/timeutil.h"
+#include "pprobe/trust.h"
 
 #define RECORD_STATUS_INTERVAL_NS 250000000LL
 
@@ -46,6 +48,9 @@ struct record {
 	bool perf_exclude_kernel;
 	uint64_t rng;
 	uint64_t late_ticks;
+	int64_t cpu_start_ns, cpu_ns; /* the process's CPU time; cpu_ns: in
+					 the window, -1 unknown (trust.h) */
+	size_t threads_start;         /* threads traced as the window began */
 	int64_t start_ns, end_ns, wall_start_ns;
 	int64_t last_status_ns;
 	bool status_shown;
@@ -275,6 +280,49 @@ static int record_write(struct record *r, enum record_format fmt, struct outfile
 	return outfile_commit(of);
 }
 
+/* The process's CPU time (utime + stime), -1 if it cannot be read. */
+static int64_t record_process_cpu_ns(pid_t pid)
+{
+	char path[64], text[1024];
+	uint64_t ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (hz <= 0 || procfs_read_file(path, text, sizeof(text)) <= 0 ||
+	    procfs_parse_stat(text, NULL, &ticks))
+		return -1;
+	return (int64_t)(ticks * (1000000000ull / (uint64_t)hz));
+}
+
+/* Warnings when the profile is not to be trusted (trust.h), with the
+ * figures; printed without -v, since the user who most needs them is the
+ * one who does not know to ask. */
+static void record_warn(struct record *r)
+{
+	struct trust_figures f = {
+		.wall = r->o->wall, .hz = r->o->hz, .window_ns = r->end_ns - r->start_ns,
+		.target_cpu_ns = r->cpu_ns,
+		.late_ticks = r->late_ticks, .ticks = r->use_perf ? 0 : r->sp.ticks,
+	};
+	char buf[1024];
+	size_t live = 0;
+
+	/* The profile's samples are stacks, each with its count. */
+	for (size_t i = 0; i < profile_sample_count(r->prof); i++) {
+		const struct profile_sample *ps = profile_sample_at(r->prof, i);
+
+		f.samples += (uint64_t)ps->values[0];
+		f.wall_ns += ps->values[1];
+	}
+	for (size_t i = 0; i < r->s.att.n; i++)
+		live += r->s.att.threads[i]->state != ATTACH_GONE;
+	/* Threads x window is their time only if none came or went. */
+	if (r->o->wall && !r->o->ntids && live == r->threads_start && r->s.att.n == live)
+		f.thread_ns = (int64_t)live * f.window_ns;
+	if (trust_format_warnings(&f, buf, sizeof(buf)))
+		fputs(buf, stderr);
+}
+
 static void record_report(struct record *r, const char *path, enum record_format fmt)
 {
 	char line[512];
@@ -323,6 +371,8 @@ static void record_report(struct record *r, const char *path, enum record_format
 	if (!r->o->quiet && profile_sample_count(r->prof) > 0 &&
 	    !(fmt == RECORD_FMT_TEXT && !strcmp(path, "-")))
 		fmt_text_top(r->prof, 1, (size_t)r->o->nodecount, stderr);
+	if (!r->o->quiet)
+		record_warn(r);
 }
 
 int cmd_record_run(const struct options *o)
@@ -384,6 +434,8 @@ int cmd_record_run(const struct options *o)
 	r.start_ns = timeutil_mono_ns();
 	r.wall_start_ns = timeutil_wall_ns();
 	r.end_ns = r.start_ns + (int64_t)llround(o->seconds * 1e9);
+	r.cpu_start_ns = record_process_cpu_ns(o->pid);
+	r.threads_start = r.s.att.n;
 	if (!err && r.use_perf) {
 		err = perfsample_sync(&r.ps);
 		if (!err)
@@ -391,6 +443,9 @@ int cmd_record_run(const struct options *o)
 	} else if (!err) {
 		err = record_loop(&r);
 	}
+	r.end_ns = timeutil_mono_ns();
+	r.cpu_ns = r.s.att.target_exited ? -1 : record_process_cpu_ns(o->pid);
+	r.cpu_ns = r.cpu_ns < 0 || r.cpu_start_ns < 0 ? -1 : r.cpu_ns - r.cpu_start_ns;
 	session_release(&r.s);
 	/* No thread is traced now: the status line may take a moment to
 	 * clear before anything else is printed. */

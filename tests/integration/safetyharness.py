@@ -166,6 +166,8 @@ _EXPECTED_STDERR = [
     r"pprobe: process \d+ exited after [\d.]+s; writing what was collected",
     r"pprobe: CPU samples from (perf events \(kernel timer, threads not stopped\)|ptrace stops)",
     r"pprobe: perf events: \d+ samples lost, \d+ throttled, \d+ threads not sampled",
+    r"pprobe: warning: .*",
+    r"View it with: .*",
 ]
 
 

@@ -4,16 +4,21 @@
   - quiet: `-q` prints nothing on stderr for a run that worked (no
     "Saved profile", no summary, no truncation line), for record (pprof
     and folded) and dump -o; the file is still written.
+  - trust: an idle process (fid_parked, every thread asleep in read(2))
+    recorded in cpu mode gives an empty profile and a warning that no
+    thread was on CPU, naming -mode wall; a busy one (burner_O2, 2 s,
+    perf events, >= 0.4 s of CPU) gives no warning.
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 WINDOW = 0.5
-SLACK = 30
+SLACK = 60  # symbol loading before attach took 7-20 s on the loaded 2-core test host
 
 
 def case_quiet(ctx, busy):
@@ -37,10 +42,46 @@ def case_quiet(ctx, busy):
     ctx.check_target_healthy(busy, "pprobe -q runs")
 
 
+def warnings(result):
+    return [l for l in result.stderr_lines() if l.startswith("pprobe: warning:")]
+
+
+def case_trust(ctx, busy):
+    idle = ctx.start_fixture("fid_parked")
+    if not harness.wait_for(lambda: all(s == "S" for s in harness.task_states(idle.pid).values()),
+                            10):
+        raise harness.Failure("fid_parked's threads did not all sleep: %s"
+                              % harness.task_states(idle.pid))
+    out = ctx.new_output("idle")
+    args = ["-p", str(idle.pid), "-seconds", "1", "-o", out]
+    result = ctx.run_pprobe(args, 1 + SLACK)
+    ctx.expect_run(result, 0, "pprobe record of an idle process")
+    stopped = {t: s for t, s in harness.task_states(idle.pid).items() if s in "tT"}
+    traced = {t: p for t, p in harness.tracer_pids(idle.pid).items() if p}
+    ctx.check(not stopped and not traced, "idle process after pprobe: stopped %s, traced %s"
+              % (stopped, traced))
+    warned = warnings(result)
+    ctx.check(len(warned) == 1 and re.search(r"no samples: no thread was on CPU", warned[0])
+              and "-mode wall" in warned[0],
+              "idle process: expected one warning that no thread was on CPU, naming -mode wall, "
+              "got:%s" % harness.indent(result.stderr))
+    # perf events take one sample per 1/hz s of the target's CPU, however
+    # loaded the host: with 0.4 s of CPU or more, nothing to warn about.
+    result, _ = ctx.record(busy, 2, ["-sampler", "auto"], what="pprobe record of a busy process")
+    if "CPU samples from perf events" not in result.stderr:
+        ctx.note("busy case not checked: perf events not available (%s)" % result.stderr_lines())
+    elif ctx.last_cpu_ns < 400 * 1000 * 1000:
+        ctx.note("busy case not checked: the target had only %d ms of CPU" % (ctx.last_cpu_ns // 10**6))
+    else:
+        ctx.check(not warnings(result), "busy process, 2 s, %d ms of CPU: expected no warning, "
+                  "got:%s" % (ctx.last_cpu_ns // 10**6, harness.indent(result.stderr)))
+
+
 def main(ctx):
     ctx.require_pprobe()
     busy = ctx.start_fixture("burner_O2")
     case_quiet(ctx, busy)
+    case_trust(ctx, busy)
 
 
 if __name__ == "__main__":
