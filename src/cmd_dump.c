@@ -630,6 +630,11 @@ int cmd_dump_run(const struct options *o)
 		fputs("Saved thread dump in ", stderr);
 		textesc_put(stderr, o->output, SIZE_MAX, false);
 		fputc('\n', stderr);
+		if (fmt == DUMP_FMT_PPROF) {
+			fputs("View it with: go tool pprof -traces ", stderr);
+			textesc_put_shell(stderr, o->output);
+			fputc('\n', stderr);
+		}
 	}
 	if (o->verbose)
 		dump_report_capture(&d, caps, n);

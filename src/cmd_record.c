@@ -373,6 +373,12 @@ static void record_report(struct record *r, const char *path, enum record_format
 		fmt_text_top(r->prof, 1, (size_t)r->o->nodecount, stderr);
 	if (!r->o->quiet)
 		record_warn(r);
+	/* What to run next, as perf record and pprof do. */
+	if (!r->o->quiet && fmt == RECORD_FMT_PPROF && strcmp(path, "-")) {
+		fputs("View it with: go tool pprof -http=: ", stderr);
+		textesc_put_shell(stderr, path);
+		fputc('\n', stderr);
+	}
 }
 
 int cmd_record_run(const struct options *o)

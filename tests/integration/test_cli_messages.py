@@ -8,6 +8,9 @@
     recorded in cpu mode gives an empty profile and a warning that no
     thread was on CPU, naming -mode wall; a busy one (burner_O2, 2 s,
     perf events, >= 0.4 s of CPU) gives no warning.
+  - next command: a pprof profile saved ends stderr with "View it with: go
+    tool pprof -http=: FILE", FILE quoted for a shell when it has a space;
+    run through sh with -top for -http=:, that line reads the profile.
 """
 
 import os
@@ -77,11 +80,28 @@ def case_trust(ctx, busy):
                   "got:%s" % (ctx.last_cpu_ns // 10**6, harness.indent(result.stderr)))
 
 
+def case_hint(ctx, busy):
+    out = ctx.tmp_path("with space.pb.gz")
+    result = ctx.run_pprobe(["-p", str(busy.pid), "-seconds", "0.5", "-o", out], SLACK)
+    ctx.expect_run(result, 0, "pprobe -o 'with space.pb.gz'")
+    last = result.stderr_lines()[-1] if result.stderr_lines() else ""
+    want = "View it with: go tool pprof -http=: '%s'" % out
+    ctx.check(last == want, "expected the last stderr line %r, got %r" % (want, last))
+    if ctx.go and last.startswith("View it with: "):
+        cmd = last[len("View it with: "):].replace("-http=: ", "-top ", 1)
+        env = ctx.go_env()
+        env["PATH"] = os.path.dirname(ctx.go) + os.pathsep + env.get("PATH", "")
+        run = ctx.run_command(["sh", "-c", cmd], 120, env=env)
+        ctx.check(run.rc == 0 and "flat%" in run.stdout,
+                  "the hinted command (as -top) did not read the profile: %s" % run.describe())
+
+
 def main(ctx):
     ctx.require_pprobe()
     busy = ctx.start_fixture("burner_O2")
     case_quiet(ctx, busy)
     case_trust(ctx, busy)
+    case_hint(ctx, busy)
 
 
 if __name__ == "__main__":
