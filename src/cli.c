@@ -59,7 +59,7 @@ static const struct cli_opt cli_opts[] = {
 	{ "format", 0, "FMT", CLI_REC | CLI_DUMP, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
 	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
 	{ "sampler", 0, "KIND", CLI_REC | CLI_TOP, OPT_SAMPLER, "cpu mode: perf (kernel timer, no stops), ptrace (stop each thread) or auto (perf if allowed, default)" },
-	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
+	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode only: add blocked threads' kernel stacks, marked [kernel] (needs root)" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
 	{ "debuginfod", 0, NULL, CLI_ALL, OPT_DEBUGINFOD, "fetch missing debug info from debuginfod servers: DEBUGINFOD_URLS, else /etc/debuginfod/*.urls (DEBUGINFOD_URLS set turns this on too)" },
 	{ "debuginfod-timeout", 0, "N", CLI_ALL, OPT_DEBUGINFOD_TIMEOUT, "seconds all the fetches of a run may take together (default 30)" },
@@ -337,6 +337,11 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 		return 0;
 	if (o->pid == 0)
 		return cli_fail(err, errlen, "missing -p PID");
+	/* In cpu mode every sample is of a thread on CPU: there is no
+	 * blocked thread whose kernel stack -kernel could add. */
+	if (o->kernel && !o->wall)
+		return cli_fail(err, errlen, "-kernel adds blocked threads' kernel stacks: it needs "
+				"-mode wall");
 	return 0;
 }
 

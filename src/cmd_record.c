@@ -30,6 +30,7 @@
 #include "pprobe/stacks.h"
 #include "pprobe/termout.h"
 #include "pprobe/textesc.h"
+#include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
 #include "pprobe/trust.h"
 
@@ -425,6 +426,11 @@ int cmd_record_run(const struct options *o)
 	 * samples, which they would hold up (the window would be blind for
 	 * as long).  What fails here is loaded on first use. */
 	session_warm_mapped(&r.s, o->verbose ? stderr : NULL);
+	if (o->kernel && !o->quiet && (err = threadstate_kernel_stack_access(o->pid)) < 0)
+		fprintf(stderr, "pprobe: warning: -kernel: cannot read /proc/%d/task/*/stack (%s%s): "
+			"no [kernel] frames\n", (int)o->pid, strerror(-err),
+			err == -EACCES || err == -EPERM ? "; the kernel shows it to root only, "
+			"CAP_SYS_ADMIN" : "");
 	code = session_attach(&r.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;

@@ -30,6 +30,7 @@
 #include "pprobe/stacks.h"
 #include "pprobe/termout.h"
 #include "pprobe/textesc.h"
+#include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
 
 #define TOP_REDRAW_NS 1000000000LL
@@ -349,6 +350,11 @@ int cmd_top_run(const struct options *o)
 		goto out;
 	/* After the fetch, before attaching: see cmd_record_run. */
 	session_warm_mapped(&t.s, o->verbose ? stderr : NULL);
+	if (o->kernel && !o->quiet && (err = threadstate_kernel_stack_access(o->pid)) < 0)
+		fprintf(stderr, "pprobe: warning: -kernel: cannot read /proc/%d/task/*/stack (%s%s): "
+			"no [kernel] frames\n", (int)o->pid, strerror(-err),
+			err == -EACCES || err == -EPERM ? "; the kernel shows it to root only, "
+			"CAP_SYS_ADMIN" : "");
 	code = session_attach(&t.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;

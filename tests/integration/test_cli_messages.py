@@ -11,10 +11,14 @@
   - next command: a pprof profile saved ends stderr with "View it with: go
     tool pprof -http=: FILE", FILE quoted for a shell when it has a space;
     run through sh with -top for -http=:, that line reads the profile.
+  - -kernel: in cpu mode a usage error (exit 2) saying it needs -mode wall;
+    in wall mode without CAP_SYS_ADMIN (setpriv drops it) a warning that
+    the kernel stacks cannot be read, and the profile still written.
 """
 
 import os
 import re
+import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -96,12 +100,35 @@ def case_hint(ctx, busy):
                   "the hinted command (as -top) did not read the profile: %s" % run.describe())
 
 
+def case_kernel(ctx, busy):
+    result = ctx.run_pprobe(["-p", str(busy.pid), "-kernel", "-seconds", "0.5", "-o",
+                             ctx.tmp_path("k.pb.gz")], SLACK)
+    ctx.check(result.rc == 2 and re.search(r"^pprobe: -kernel .*needs -mode wall", result.stderr),
+              "-kernel in cpu mode: expected exit 2 and 'needs -mode wall', got %s"
+              % result.describe())
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        ctx.note("-kernel without CAP_SYS_ADMIN not checked: needs root and setpriv")
+        return
+    out = ctx.tmp_path("k2.pb.gz")
+    result = ctx.run_command([setpriv, "--inh-caps=-sys_admin", "--bounding-set=-sys_admin",
+                              ctx.pprobe, "-p", str(busy.pid), "-mode", "wall", "-kernel",
+                              "-seconds", "0.5", "-o", out], SLACK)
+    ctx.expect_run(result, 0, "pprobe -mode wall -kernel without CAP_SYS_ADMIN")
+    ctx.check(re.search(r"^pprobe: warning: -kernel: cannot read .*stack.*no \[kernel\] frames",
+                        result.stderr, re.M),
+              "-kernel without CAP_SYS_ADMIN: expected a warning, got:%s"
+              % harness.indent(result.stderr))
+    ctx.check(os.path.isfile(out), "-kernel without CAP_SYS_ADMIN: no profile at %s" % out)
+
+
 def main(ctx):
     ctx.require_pprobe()
     busy = ctx.start_fixture("burner_O2")
     case_quiet(ctx, busy)
     case_trust(ctx, busy)
     case_hint(ctx, busy)
+    case_kernel(ctx, busy)
 
 
 if __name__ == "__main__":
