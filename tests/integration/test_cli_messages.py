@@ -14,6 +14,9 @@
   - -kernel: in cpu mode a usage error (exit 2) saying it needs -mode wall;
     in wall mode without CAP_SYS_ADMIN (setpriv drops it) a warning that
     the kernel stacks cannot be read, and the profile still written.
+  - another tracer on one thread: strace -p on one non-main thread of
+    `threads`: exit 5, the message names strace's pid and that thread; no
+    profile written (a profile without the thread would look whole).
 """
 
 import os
@@ -122,6 +125,28 @@ def case_kernel(ctx, busy):
     ctx.check(os.path.isfile(out), "-kernel without CAP_SYS_ADMIN: no profile at %s" % out)
 
 
+def case_tracer_thread(ctx):
+    strace = shutil.which("strace")
+    if not strace:
+        ctx.note("strace is not installed: the one-thread tracer case is skipped")
+        return
+    fx = ctx.start_fixture("threads")
+    tid = fx.tid("spin-b")
+    bg = ctx.start_command([strace, "-qq", "-o", os.devnull, "-p", str(tid)])
+    if not harness.wait_for(lambda: harness.tracer_pids(fx.pid).get(tid) == bg.pid, 10):
+        raise harness.Failure("strace (pid %d) did not attach to thread %d: TracerPids %s"
+                              % (bg.pid, tid, harness.tracer_pids(fx.pid)))
+    out = ctx.tmp_path("traced.pb.gz")
+    result = ctx.run_pprobe(["-p", str(fx.pid), "-seconds", "0.5", "-o", out], SLACK)
+    ctx.check(result.rc == 5 and re.search(r"^pprobe: .*\b%d\b.*\b%d\b" % (bg.pid, tid),
+                                           result.stderr),
+              "strace on thread %d: expected exit 5 naming strace (%d) and the thread, got %s"
+              % (tid, bg.pid, result.describe()))
+    ctx.check(not os.path.exists(out), "strace on one thread: expected no profile at %s" % out)
+    bg.kill()
+    fx.kill()
+
+
 def main(ctx):
     ctx.require_pprobe()
     busy = ctx.start_fixture("burner_O2")
@@ -129,6 +154,7 @@ def main(ctx):
     case_trust(ctx, busy)
     case_hint(ctx, busy)
     case_kernel(ctx, busy)
+    case_tracer_thread(ctx)
 
 
 if __name__ == "__main__":
