@@ -563,7 +563,7 @@ int cmd_dump_run(const struct options *o)
 		goto out_msg;
 	err = outfile_open(&of, o->output ? o->output : "-");
 	if (err) {
-		snprintf(msg, sizeof(msg), "cannot write %s: %s", o->output, error_str(err));
+		outfile_format_error(msg, sizeof(msg), o->output, err);
 		code = CLI_EXIT_FAILURE;
 		goto out_msg;
 	}

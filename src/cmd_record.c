@@ -78,8 +78,9 @@ static bool record_has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* -format, else the -o extension: .txt/.folded folded stacks, .svg a flame
- * graph, anything else pprof. */
+/* -format, else the -o extension, by the one rule record and dump share
+ * (README, "Output formats"): .txt the text report, .folded folded stacks,
+ * .svg a flame graph, anything else pprof. */
 static enum record_format record_pick_format(const struct options *o)
 {
 	const char *f = o->format;
@@ -87,7 +88,9 @@ static enum record_format record_pick_format(const struct options *o)
 	if (f)
 		return !strcmp(f, "folded") ? RECORD_FMT_FOLDED : !strcmp(f, "text") ? RECORD_FMT_TEXT :
 		       !strcmp(f, "svg") ? RECORD_FMT_SVG : RECORD_FMT_PPROF;
-	if (o->output && (record_has_suffix(o->output, ".txt") || record_has_suffix(o->output, ".folded")))
+	if (o->output && record_has_suffix(o->output, ".txt"))
+		return RECORD_FMT_TEXT;
+	if (o->output && record_has_suffix(o->output, ".folded"))
 		return RECORD_FMT_FOLDED;
 	if (o->output && record_has_suffix(o->output, ".svg"))
 		return RECORD_FMT_SVG;
@@ -409,7 +412,7 @@ int cmd_record_run(const struct options *o)
 	}
 	err = path ? outfile_open(&of, path) : -ENOMEM;
 	if (err) {
-		snprintf(msg, sizeof(msg), "cannot write %s: %s", path ? path : "output", error_str(err));
+		outfile_format_error(msg, sizeof(msg), path ? path : "output", err);
 		code = CLI_EXIT_FAILURE;
 		goto out_msg;
 	}
@@ -466,6 +469,10 @@ int cmd_record_run(const struct options *o)
 	if (r.s.att.target_exited && !o->quiet)
 		fprintf(stderr, "pprobe: process %d exited after %.1fs; writing what was collected\n",
 			(int)o->pid, (double)(timeutil_mono_ns() - r.start_ns) / 1e9);
+	if (r.s.att.stop_signal && !r.s.att.target_exited && !o->quiet)
+		fprintf(stderr, "pprobe: window cut short by SIG%s after %.1fs of %gs; writing what "
+			"was collected\n", sigabbrev_np(r.s.att.stop_signal) ?: "?",
+			(double)(r.end_ns - r.start_ns) / 1e9, o->seconds);
 	if (r.s.att.stuck_threads)
 		fprintf(stderr, "pprobe: %u threads did not stop in time to be detached (busy, or in "
 			"uninterruptible sleep); the kernel detaches them as pprobe exits\n",

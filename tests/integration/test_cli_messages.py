@@ -17,6 +17,10 @@
   - another tracer on one thread: strace -p on one non-main thread of
     `threads`: exit 5, the message names strace's pid and that thread; no
     profile written (a profile without the thread would look whole).
+  - output files: -o /proc/version (a file where no file can be created)
+    says it cannot create a file in its directory, exit 1; one extension
+    rule: record -o X.txt writes the text report ("flat%" header), -o
+    X.folded folded stacks ("a;b;c N" lines).
 """
 
 import os
@@ -147,6 +151,23 @@ def case_tracer_thread(ctx):
     fx.kill()
 
 
+def case_outfile(ctx, busy):
+    result = ctx.run_pprobe(["-p", str(busy.pid), "-seconds", "0.5", "-o", "/proc/version"],
+                            SLACK)
+    ctx.check(result.rc == 1 and re.search(r"^pprobe: cannot write /proc/version: cannot create a "
+                                           r"file in its directory", result.stderr),
+              "-o /proc/version: expected exit 1 and 'cannot create a file in its directory', "
+              "got %s" % result.describe())
+    for ext, pattern in (("txt", r"^\s*flat\s+flat%"), ("folded", r"^\S+(;\S+)* \d+$")):
+        out = ctx.tmp_path("ext.%s" % ext)
+        result = ctx.run_pprobe(["-p", str(busy.pid), "-seconds", "0.5", "-o", out], SLACK)
+        ctx.expect_run(result, 0, "pprobe -o ext.%s" % ext)
+        with open(out, errors="replace") as f:
+            text = f.read()
+        ctx.check(re.search(pattern, text, re.M), "-o ext.%s: expected a line matching /%s/, got:%s"
+                  % (ext, pattern, harness.indent(text[:500])))
+
+
 def main(ctx):
     ctx.require_pprobe()
     busy = ctx.start_fixture("burner_O2")
@@ -155,6 +176,7 @@ def main(ctx):
     case_hint(ctx, busy)
     case_kernel(ctx, busy)
     case_tracer_thread(ctx)
+    case_outfile(ctx, busy)
 
 
 if __name__ == "__main__":
