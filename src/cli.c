@@ -283,6 +283,10 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 			o->command = OPTIONS_CMD_DUMP;
 		else if (!strcmp(argv[i], "top"))
 			o->command = OPTIONS_CMD_TOP;
+		else if (cli_is_decimal(argv[i], false))
+			/* perf and py-spy users type the pid as it comes. */
+			return cli_fail(err, errlen, "unknown command '%s'; did you mean -p %s?",
+					argv[i], argv[i]);
 		else
 			return cli_fail(err, errlen, "unknown command '%s'", argv[i]);
 		i++;
@@ -294,6 +298,8 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 		char typed[64];
 		size_t nlen;
 
+		if ((a[0] != '-' || a[1] == '\0') && cli_is_decimal(a, false))
+			return cli_fail(err, errlen, "unexpected argument '%s'; did you mean -p %s?", a, a);
 		if (a[0] != '-' || a[1] == '\0')
 			return cli_fail(err, errlen, "unexpected argument '%s'", a);
 		name = a + 1 + (a[1] == '-');
