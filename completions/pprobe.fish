@@ -109,6 +109,7 @@ complete -c pprobe -o debuginfod-timeout -l debuginfod-timeout -x -d 'Seconds al
 
 # record
 complete -c pprobe -n '__pprobe_command_is record' -o seconds -l seconds -x -d 'Length of the sampling window (default 30)'
+complete -c pprobe -n '__pprobe_command_is record' -o folded-unit -l folded-unit -x -a 'ns\t"CPU or wall nanoseconds (default)" samples\t"counts"' -d 'Values of folded output'
 complete -c pprobe -n '__pprobe_command_is record' -o nodecount -l nodecount -x -d 'Rows of the text report and the summary (default 10)'
 complete -c pprobe -n '__pprobe_command_is record top' -o kernel -l kernel -d "Wall mode only: add blocked threads' kernel stacks (root)"
 complete -c pprobe -n '__pprobe_command_is record' -o format -l format -x -a 'pprof\t"gzipped profile.proto" folded\t"collapsed stacks" text\t"top-like report" svg\t"flame graph"' -d 'Output format (default: from the -o extension)'

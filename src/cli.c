@@ -28,6 +28,7 @@ enum cli_opt_id {
 	OPT_KERNEL,
 	OPT_SAMPLER,
 	OPT_NODECOUNT,
+	OPT_FOLDED_UNIT,
 	OPT_DEBUGINFOD,
 	OPT_DEBUGINFOD_TIMEOUT,
 	OPT_HELP,
@@ -58,6 +59,7 @@ static const struct cli_opt cli_opts[] = {
 	{ "mode", 0, "MODE", CLI_REC | CLI_TOP, OPT_MODE, "cpu (threads on CPU, default) or wall (every thread, running or not)" },
 	{ "format", 0, "FMT", CLI_REC | CLI_DUMP, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
 	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
+	{ "folded-unit", 0, "UNIT", CLI_REC, OPT_FOLDED_UNIT, "values of folded output: ns (CPU or wall nanoseconds, default) or samples (counts, what flamegraph.pl calls samples)" },
 	{ "sampler", 0, "KIND", CLI_REC | CLI_TOP, OPT_SAMPLER, "cpu mode: perf (kernel timer, no stops), ptrace (stop each thread) or auto (perf if allowed, default)" },
 	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode only: add blocked threads' kernel stacks, marked [kernel] (needs root)" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
@@ -241,6 +243,11 @@ static int cli_apply(const struct cli_opt *opt, const char *typed, const char *v
 			return cli_fail(err, errlen, "-nodecount: '%s' is not a count from 1 to 100000", val);
 		o->nodecount = (int)v;
 		break;
+	case OPT_FOLDED_UNIT:
+		if (strcmp(val, "ns") && strcmp(val, "samples"))
+			return cli_fail(err, errlen, "-folded-unit: '%s' is not ns or samples", val);
+		o->folded_samples = !strcmp(val, "samples");
+		break;
 	case OPT_GROUP:
 		o->group = true;
 		break;
@@ -355,7 +362,8 @@ void cli_print_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-mode cpu|wall] [-o FILE]\n"
-		"                [-format pprof|folded|text|svg] [-nodecount N] [-kernel]\n"
+		"                [-format pprof|folded|text|svg] [-folded-unit ns|samples]\n"
+		"                [-nodecount N] [-kernel]\n"
 		"                [-sampler auto|perf|ptrace]\n"
 		"                [-t TID,...] [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
 		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"

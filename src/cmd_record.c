@@ -264,7 +264,8 @@ static int record_write_text(struct record *r, enum record_format fmt, int fd)
 		return -errno;
 	snprintf(title, sizeof(title), "pprobe %s profile of %s (pid %d)", r->o->wall ? "wall" : "CPU",
 		 r->s.pf.comm, (int)r->o->pid);
-	err = fmt == RECORD_FMT_FOLDED ? fmt_text_folded(r->prof, 1, 0, f) :
+	/* Value 0 is the count of samples, 1 the CPU or wall nanoseconds. */
+	err = fmt == RECORD_FMT_FOLDED ? fmt_text_folded(r->prof, r->o->folded_samples ? 0 : 1, 0, f) :
 	      fmt == RECORD_FMT_TEXT ? fmt_text_top(r->prof, 1, (size_t)r->o->nodecount, f) :
 	      fmt_svg_flamegraph(r->prof, 1, title, f);
 	if (fclose(f) != 0 && !err)
