@@ -23,8 +23,11 @@
     rule: record -o X.txt writes the text report ("flat%" header), -o
     X.folded folded stacks ("a;b;c N" lines).
   - -folded-unit samples: the folded values are counts (their sum at most
-    the window's ticks, 0.5 s x 100 Hz, plus slack), while the default ns
+    the window's ticks, 1.5 s x 100 Hz, plus slack), while the default ns
     values sum to at least a millisecond.
+  - top in batch mode: with standard output a pipe, `top -t TID` (ended
+    by SIGINT from timeout(1) after 5 s) writes frames without escape
+    codes, a header counting the 1 thread chosen, and a row of the table.
 """
 
 import os
@@ -184,7 +187,7 @@ def case_folded_unit(ctx, busy):
     totals = {}
     for unit in ("samples", "ns"):
         out = ctx.tmp_path("unit.%s.folded" % unit)
-        result = ctx.run_pprobe(["-p", str(busy.pid), "-seconds", "0.5", "-folded-unit", unit,
+        result = ctx.run_pprobe(["-p", str(busy.pid), "-seconds", "1.5", "-folded-unit", unit,
                                  "-o", out], SLACK)
         ctx.expect_run(result, 0, "pprobe -folded-unit %s" % unit)
         totals[unit] = folded_total(out)
@@ -193,10 +196,28 @@ def case_folded_unit(ctx, busy):
     if not totals["samples"] or not totals["ns"]:
         ctx.note("-folded-unit not compared: a window had no sample (totals %s)" % totals)
         return
-    ctx.check(totals["samples"] <= 60, "-folded-unit samples: expected counts summing to at "
-              "most 60 for 0.5 s at 100 Hz, got %d" % totals["samples"])
+    ctx.check(totals["samples"] <= 160, "-folded-unit samples: expected counts summing to at "
+              "most 160 for 1.5 s at 100 Hz, got %d" % totals["samples"])
     ctx.check(totals["ns"] >= 10**6, "-folded-unit ns: expected nanoseconds summing to >= 1 ms, "
               "got %d" % totals["ns"])
+
+
+def case_top_batch(ctx):
+    fx = ctx.start_fixture("threads")
+    tid = fx.tid("spin-a")
+    result = ctx.run_command(["timeout", "-s", "INT", "5", ctx.pprobe, "top", "-p", str(fx.pid),
+                              "-t", str(tid)], SLACK)
+    what = "pprobe top -t %d > pipe" % tid
+    ctx.check(result.rc == 124 and not result.timed_out,
+              "%s: expected it to run until timeout's SIGINT, got %s" % (what, result.describe()))
+    out = result.stdout
+    ctx.check("\033" not in out and "\r" not in out,
+              "%s: expected no escape codes or carriage returns, got %r" % (what, out[:300]))
+    ctx.check(re.search(r"^pprobe top: process %d .*, 1 threads," % fx.pid, out, re.M),
+              "%s: expected a header counting 1 thread, got:%s" % (what, harness.indent(out[:600])))
+    ctx.check(re.search(r"^\s*[\d.]+%\s+[\d.]+%\s+\S+\s+\S+\s+\S+", out, re.M),
+              "%s: expected a row of the table, got:%s" % (what, harness.indent(out[:600])))
+    fx.kill()
 
 
 def main(ctx):
@@ -209,6 +230,7 @@ def main(ctx):
     case_tracer_thread(ctx)
     case_outfile(ctx, busy)
     case_folded_unit(ctx, busy)
+    case_top_batch(ctx)
 
 
 if __name__ == "__main__":
