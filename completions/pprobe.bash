@@ -8,7 +8,7 @@
 # tests/integration/test_completions.py fails when they drift apart.
 
 # Long names of each command's flags, and their one-letter aliases.
-_pprobe_flags_record="pid seconds hz output tids mode sampler format nodecount kernel debuginfod debuginfod-timeout quiet verbose help version"
+_pprobe_flags_record="pid seconds hz output tids mode sampler format folded-unit nodecount kernel debuginfod debuginfod-timeout quiet verbose help version"
 _pprobe_flags_dump="pid output format group debuginfod debuginfod-timeout quiet verbose help version"
 _pprobe_flags_top="pid hz tids mode sampler kernel debuginfod debuginfod-timeout quiet verbose help version"
 _pprobe_short_record="p o t q v h"
@@ -16,7 +16,7 @@ _pprobe_short_dump="p o q v h"
 _pprobe_short_top="p t q v h"
 
 # Flags that take a value (long names and letters).
-_pprobe_with_value=" pid p seconds hz output o tids t mode sampler format nodecount debuginfod-timeout "
+_pprobe_with_value=" pid p seconds hz output o tids t mode sampler format folded-unit nodecount debuginfod-timeout "
 
 # Adds to COMPREPLY the pids starting with $1 of processes pprobe can attach
 # to: kernel threads (PF_KTHREAD in stat's flags) and zombies are left out,
@@ -88,6 +88,7 @@ _pprobe_value()
 	t | tids) _pprobe_tids "$cur" ;;
 	mode) mapfile -t COMPREPLY < <(compgen -W "cpu wall" -- "$cur") ;;
 	sampler) mapfile -t COMPREPLY < <(compgen -W "auto perf ptrace" -- "$cur") ;;
+	folded-unit) mapfile -t COMPREPLY < <(compgen -W "ns samples" -- "$cur") ;;
 	format)
 		if [[ $cmd == dump ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "text json pprof" -- "$cur")

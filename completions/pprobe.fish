@@ -100,7 +100,7 @@ complete -c pprobe -n __pprobe_at_command -a top -d 'Live view of the hottest fu
 
 # All commands
 complete -c pprobe -s p -o pid -l pid -x -a '(__pprobe_pids)' -d 'Process to examine (required)'
-complete -c pprobe -s q -o quiet -l quiet -d 'No status line and no summary'
+complete -c pprobe -s q -o quiet -l quiet -d 'Errors only: no status line, no Saved line, no summary'
 complete -c pprobe -s v -o verbose -l verbose -d 'Print how long threads were stopped'
 complete -c pprobe -s h -o help -l help -d 'Show the help'
 complete -c pprobe -o version -l version -d 'Show the version'
@@ -109,8 +109,9 @@ complete -c pprobe -o debuginfod-timeout -l debuginfod-timeout -x -d 'Seconds al
 
 # record
 complete -c pprobe -n '__pprobe_command_is record' -o seconds -l seconds -x -d 'Length of the sampling window (default 30)'
+complete -c pprobe -n '__pprobe_command_is record' -o folded-unit -l folded-unit -x -a 'ns\t"CPU or wall nanoseconds (default)" samples\t"counts"' -d 'Values of folded output'
 complete -c pprobe -n '__pprobe_command_is record' -o nodecount -l nodecount -x -d 'Rows of the text report and the summary (default 10)'
-complete -c pprobe -n '__pprobe_command_is record top' -o kernel -l kernel -d "Wall mode: add blocked threads' kernel stacks"
+complete -c pprobe -n '__pprobe_command_is record top' -o kernel -l kernel -d "Wall mode only: add blocked threads' kernel stacks (root)"
 complete -c pprobe -n '__pprobe_command_is record' -o format -l format -x -a 'pprof\t"gzipped profile.proto" folded\t"collapsed stacks" text\t"top-like report" svg\t"flame graph"' -d 'Output format (default: from the -o extension)'
 
 # record and top

@@ -28,6 +28,7 @@ enum cli_opt_id {
 	OPT_KERNEL,
 	OPT_SAMPLER,
 	OPT_NODECOUNT,
+	OPT_FOLDED_UNIT,
 	OPT_DEBUGINFOD,
 	OPT_DEBUGINFOD_TIMEOUT,
 	OPT_HELP,
@@ -58,12 +59,13 @@ static const struct cli_opt cli_opts[] = {
 	{ "mode", 0, "MODE", CLI_REC | CLI_TOP, OPT_MODE, "cpu (threads on CPU, default) or wall (every thread, running or not)" },
 	{ "format", 0, "FMT", CLI_REC | CLI_DUMP, OPT_FORMAT, "record: pprof, folded, text or svg; dump: text, json or pprof (default: from -o's extension)" },
 	{ "nodecount", 0, "N", CLI_REC, OPT_NODECOUNT, "rows of the text report and the summary (default 10)" },
+	{ "folded-unit", 0, "UNIT", CLI_REC, OPT_FOLDED_UNIT, "values of folded output: ns (CPU or wall nanoseconds, default) or samples (counts, what flamegraph.pl calls samples)" },
 	{ "sampler", 0, "KIND", CLI_REC | CLI_TOP, OPT_SAMPLER, "cpu mode: perf (kernel timer, no stops), ptrace (stop each thread) or auto (perf if allowed, default)" },
-	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode: add blocked threads' kernel stacks, marked [kernel]" },
+	{ "kernel", 0, NULL, CLI_REC | CLI_TOP, OPT_KERNEL, "wall mode only: add blocked threads' kernel stacks, marked [kernel] (needs root)" },
 	{ "group", 0, NULL, CLI_DUMP, OPT_GROUP, "fold threads with identical stacks (automatic above 64 threads)" },
 	{ "debuginfod", 0, NULL, CLI_ALL, OPT_DEBUGINFOD, "fetch missing debug info from debuginfod servers: DEBUGINFOD_URLS, else /etc/debuginfod/*.urls (DEBUGINFOD_URLS set turns this on too)" },
 	{ "debuginfod-timeout", 0, "N", CLI_ALL, OPT_DEBUGINFOD_TIMEOUT, "seconds all the fetches of a run may take together (default 30)" },
-	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "no status line and no summary" },
+	{ "quiet", 'q', NULL, CLI_ALL, OPT_QUIET, "errors only: no status line, no Saved line, no summary, notes or warnings" },
 	{ "verbose", 'v', NULL, CLI_ALL, OPT_VERBOSE, "print the sampler used, how long threads were stopped or perf events' losses, and whose symbols loaded before attaching (record, top), or how long the process was frozen (dump)" },
 	{ "help", 'h', NULL, CLI_ALL, OPT_HELP, "show this help" },
 	{ "version", 0, NULL, CLI_ALL, OPT_VERSION, "show the version" },
@@ -241,6 +243,11 @@ static int cli_apply(const struct cli_opt *opt, const char *typed, const char *v
 			return cli_fail(err, errlen, "-nodecount: '%s' is not a count from 1 to 100000", val);
 		o->nodecount = (int)v;
 		break;
+	case OPT_FOLDED_UNIT:
+		if (strcmp(val, "ns") && strcmp(val, "samples"))
+			return cli_fail(err, errlen, "-folded-unit: '%s' is not ns or samples", val);
+		o->folded_samples = !strcmp(val, "samples");
+		break;
 	case OPT_GROUP:
 		o->group = true;
 		break;
@@ -283,6 +290,10 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 			o->command = OPTIONS_CMD_DUMP;
 		else if (!strcmp(argv[i], "top"))
 			o->command = OPTIONS_CMD_TOP;
+		else if (cli_is_decimal(argv[i], false))
+			/* perf and py-spy users type the pid as it comes. */
+			return cli_fail(err, errlen, "unknown command '%s'; did you mean -p %s?",
+					argv[i], argv[i]);
 		else
 			return cli_fail(err, errlen, "unknown command '%s'", argv[i]);
 		i++;
@@ -294,6 +305,8 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 		char typed[64];
 		size_t nlen;
 
+		if ((a[0] != '-' || a[1] == '\0') && cli_is_decimal(a, false))
+			return cli_fail(err, errlen, "unexpected argument '%s'; did you mean -p %s?", a, a);
 		if (a[0] != '-' || a[1] == '\0')
 			return cli_fail(err, errlen, "unexpected argument '%s'", a);
 		name = a + 1 + (a[1] == '-');
@@ -337,6 +350,11 @@ int cli_parse(int argc, char **argv, struct options *o, enum cli_action *action,
 		return 0;
 	if (o->pid == 0)
 		return cli_fail(err, errlen, "missing -p PID");
+	/* In cpu mode every sample is of a thread on CPU: there is no
+	 * blocked thread whose kernel stack -kernel could add. */
+	if (o->kernel && !o->wall)
+		return cli_fail(err, errlen, "-kernel adds blocked threads' kernel stacks: it needs "
+				"-mode wall");
 	return 0;
 }
 
@@ -344,7 +362,8 @@ void cli_print_help(FILE *out)
 {
 	fprintf(out,
 		"Usage: pprobe [record] -p PID [-seconds N] [-hz N] [-mode cpu|wall] [-o FILE]\n"
-		"                [-format pprof|folded|text|svg] [-nodecount N] [-kernel]\n"
+		"                [-format pprof|folded|text|svg] [-folded-unit ns|samples]\n"
+		"                [-nodecount N] [-kernel]\n"
 		"                [-sampler auto|perf|ptrace]\n"
 		"                [-t TID,...] [-debuginfod] [-debuginfod-timeout N] [-q] [-v]\n"
 		"       pprobe dump -p PID [-o FILE] [-format text|json|pprof] [-group]\n"

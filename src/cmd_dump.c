@@ -574,7 +574,7 @@ int cmd_dump_run(const struct options *o)
 		goto out_msg;
 	err = outfile_open(&of, o->output ? o->output : "-");
 	if (err) {
-		snprintf(msg, sizeof(msg), "cannot write %s: %s", o->output, error_str(err));
+		outfile_format_error(msg, sizeof(msg), o->output, err);
 		code = CLI_EXIT_FAILURE;
 		goto out_msg;
 	}
@@ -641,6 +641,11 @@ int cmd_dump_run(const struct options *o)
 		fputs("Saved thread dump in ", stderr);
 		textesc_put(stderr, o->output, SIZE_MAX, false);
 		fputc('\n', stderr);
+		if (fmt == DUMP_FMT_PPROF) {
+			fputs("View it with: go tool pprof -traces ", stderr);
+			textesc_put_shell(stderr, o->output);
+			fputc('\n', stderr);
+		}
 	}
 	if (o->verbose)
 		dump_report_capture(&d, caps, n);

@@ -23,13 +23,16 @@
 #include "pprobe/outfile.h"
 #include "pprobe/perfsample.h"
 #include "pprobe/pprof.h"
+#include "pprobe/procfs.h"
 #include "pprobe/profile.h"
 #include "pprobe/sampler.h"
 #include "pprobe/session.h"
 #include "pprobe/stacks.h"
 #include "pprobe/termout.h"
 #include "pprobe/textesc.h"
+#include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
+#include "pprobe/trust.h"
 
 #define RECORD_STATUS_INTERVAL_NS 250000000LL
 
@@ -46,6 +49,9 @@ struct record {
 	bool perf_exclude_kernel;
 	uint64_t rng;
 	uint64_t late_ticks;
+	int64_t cpu_start_ns, cpu_ns; /* the process's CPU time; cpu_ns: in
+					 the window, -1 unknown (trust.h) */
+	size_t threads_start;         /* threads traced as the window began */
 	int64_t start_ns, end_ns, wall_start_ns;
 	int64_t last_status_ns;
 	bool status_shown;
@@ -72,8 +78,9 @@ static bool record_has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* -format, else the -o extension: .txt/.folded folded stacks, .svg a flame
- * graph, anything else pprof. */
+/* -format, else the -o extension, by the one rule record and dump share
+ * (README, "Output formats"): .txt the text report, .folded folded stacks,
+ * .svg a flame graph, anything else pprof. */
 static enum record_format record_pick_format(const struct options *o)
 {
 	const char *f = o->format;
@@ -81,7 +88,9 @@ static enum record_format record_pick_format(const struct options *o)
 	if (f)
 		return !strcmp(f, "folded") ? RECORD_FMT_FOLDED : !strcmp(f, "text") ? RECORD_FMT_TEXT :
 		       !strcmp(f, "svg") ? RECORD_FMT_SVG : RECORD_FMT_PPROF;
-	if (o->output && (record_has_suffix(o->output, ".txt") || record_has_suffix(o->output, ".folded")))
+	if (o->output && record_has_suffix(o->output, ".txt"))
+		return RECORD_FMT_TEXT;
+	if (o->output && record_has_suffix(o->output, ".folded"))
 		return RECORD_FMT_FOLDED;
 	if (o->output && record_has_suffix(o->output, ".svg"))
 		return RECORD_FMT_SVG;
@@ -255,7 +264,8 @@ static int record_write_text(struct record *r, enum record_format fmt, int fd)
 		return -errno;
 	snprintf(title, sizeof(title), "pprobe %s profile of %s (pid %d)", r->o->wall ? "wall" : "CPU",
 		 r->s.pf.comm, (int)r->o->pid);
-	err = fmt == RECORD_FMT_FOLDED ? fmt_text_folded(r->prof, 1, 0, f) :
+	/* Value 0 is the count of samples, 1 the CPU or wall nanoseconds. */
+	err = fmt == RECORD_FMT_FOLDED ? fmt_text_folded(r->prof, r->o->folded_samples ? 0 : 1, 0, f) :
 	      fmt == RECORD_FMT_TEXT ? fmt_text_top(r->prof, 1, (size_t)r->o->nodecount, f) :
 	      fmt_svg_flamegraph(r->prof, 1, title, f);
 	if (fclose(f) != 0 && !err)
@@ -275,11 +285,55 @@ static int record_write(struct record *r, enum record_format fmt, struct outfile
 	return outfile_commit(of);
 }
 
+/* The process's CPU time (utime + stime), -1 if it cannot be read. */
+static int64_t record_process_cpu_ns(pid_t pid)
+{
+	char path[64], text[1024];
+	uint64_t ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (hz <= 0 || procfs_read_file(path, text, sizeof(text)) <= 0 ||
+	    procfs_parse_stat(text, NULL, &ticks))
+		return -1;
+	return (int64_t)(ticks * (1000000000ull / (uint64_t)hz));
+}
+
+/* Warnings when the profile is not to be trusted (trust.h), with the
+ * figures; printed without -v, since the user who most needs them is the
+ * one who does not know to ask. */
+static void record_warn(struct record *r)
+{
+	struct trust_figures f = {
+		.wall = r->o->wall, .hz = r->o->hz, .window_ns = r->end_ns - r->start_ns,
+		.target_cpu_ns = r->cpu_ns,
+		.late_ticks = r->late_ticks, .ticks = r->use_perf ? 0 : r->sp.ticks,
+	};
+	char buf[1024];
+	size_t live = 0;
+
+	/* The profile's samples are stacks, each with its count. */
+	for (size_t i = 0; i < profile_sample_count(r->prof); i++) {
+		const struct profile_sample *ps = profile_sample_at(r->prof, i);
+
+		f.samples += (uint64_t)ps->values[0];
+		f.wall_ns += ps->values[1];
+	}
+	for (size_t i = 0; i < r->s.att.n; i++)
+		live += r->s.att.threads[i]->state != ATTACH_GONE;
+	/* Threads x window is their time only if none came or went. */
+	if (r->o->wall && !r->o->ntids && live == r->threads_start && r->s.att.n == live)
+		f.thread_ns = (int64_t)live * f.window_ns;
+	if (trust_format_warnings(&f, buf, sizeof(buf)))
+		fputs(buf, stderr);
+}
+
 static void record_report(struct record *r, const char *path, enum record_format fmt)
 {
 	char line[512];
 
-	if (strcmp(path, "-")) {
+	/* -q: errors only.  What follows is news of a run that worked. */
+	if (strcmp(path, "-") && !r->o->quiet) {
 		fprintf(stderr, "Saved %s in ", fmt == RECORD_FMT_PPROF ? "profile" :
 			fmt == RECORD_FMT_SVG ? "flame graph" : "report");
 		textesc_put(stderr, path, SIZE_MAX, false);
@@ -307,11 +361,11 @@ static void record_report(struct record *r, const char *path, enum record_format
 				" late ticks; longest stop %s, release %s\n",
 				line, r->late_ticks, longest, release);
 	}
-	if (r->use_perf && (r->ps.stats.lost || r->ps.stats.throttled || r->ps.stats.unsampled))
+	if (!r->o->quiet && r->use_perf && (r->ps.stats.lost || r->ps.stats.throttled || r->ps.stats.unsampled))
 		fprintf(stderr, "pprobe: perf events: %" PRIu64 " samples lost, %" PRIu64
 			" throttled, %" PRIu64 " threads not sampled\n", r->ps.stats.lost,
 			r->ps.stats.throttled, r->ps.stats.unsampled);
-	if (r->st.samples_truncated || r->st.frames_unsymbolized)
+	if (!r->o->quiet && (r->st.samples_truncated || r->st.frames_unsymbolized))
 		fprintf(stderr, "pprobe: %" PRIu64 " stacks truncated, %" PRIu64
 			" addresses without symbols\n", r->st.samples_truncated,
 			r->st.frames_unsymbolized);
@@ -322,6 +376,14 @@ static void record_report(struct record *r, const char *path, enum record_format
 	if (!r->o->quiet && profile_sample_count(r->prof) > 0 &&
 	    !(fmt == RECORD_FMT_TEXT && !strcmp(path, "-")))
 		fmt_text_top(r->prof, 1, (size_t)r->o->nodecount, stderr);
+	if (!r->o->quiet)
+		record_warn(r);
+	/* What to run next, as perf record and pprof do. */
+	if (!r->o->quiet && fmt == RECORD_FMT_PPROF && strcmp(path, "-")) {
+		fputs("View it with: go tool pprof -http=: ", stderr);
+		textesc_put_shell(stderr, path);
+		fputc('\n', stderr);
+	}
 }
 
 int cmd_record_run(const struct options *o)
@@ -351,7 +413,7 @@ int cmd_record_run(const struct options *o)
 	}
 	err = path ? outfile_open(&of, path) : -ENOMEM;
 	if (err) {
-		snprintf(msg, sizeof(msg), "cannot write %s: %s", path ? path : "output", error_str(err));
+		outfile_format_error(msg, sizeof(msg), path ? path : "output", err);
 		code = CLI_EXIT_FAILURE;
 		goto out_msg;
 	}
@@ -368,6 +430,11 @@ int cmd_record_run(const struct options *o)
 	 * samples, which they would hold up (the window would be blind for
 	 * as long).  What fails here is loaded on first use. */
 	session_warm_mapped(&r.s, o->verbose ? stderr : NULL);
+	if (o->kernel && !o->quiet && (err = threadstate_kernel_stack_access(o->pid)) < 0)
+		fprintf(stderr, "pprobe: warning: -kernel: cannot read /proc/%d/task/*/stack (%s%s): "
+			"no [kernel] frames\n", (int)o->pid, strerror(-err),
+			err == -EACCES || err == -EPERM ? "; the kernel shows it to root only, "
+			"CAP_SYS_ADMIN" : "");
 	code = session_attach(&r.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;
@@ -383,6 +450,8 @@ int cmd_record_run(const struct options *o)
 	r.start_ns = timeutil_mono_ns();
 	r.wall_start_ns = timeutil_wall_ns();
 	r.end_ns = r.start_ns + (int64_t)llround(o->seconds * 1e9);
+	r.cpu_start_ns = record_process_cpu_ns(o->pid);
+	r.threads_start = r.s.att.n;
 	if (!err && r.use_perf) {
 		err = perfsample_sync(&r.ps);
 		if (!err)
@@ -390,6 +459,9 @@ int cmd_record_run(const struct options *o)
 	} else if (!err) {
 		err = record_loop(&r);
 	}
+	r.end_ns = timeutil_mono_ns();
+	r.cpu_ns = r.s.att.target_exited ? -1 : record_process_cpu_ns(o->pid);
+	r.cpu_ns = r.cpu_ns < 0 || r.cpu_start_ns < 0 ? -1 : r.cpu_ns - r.cpu_start_ns;
 	session_release(&r.s);
 	/* No thread is traced now: the status line may take a moment to
 	 * clear before anything else is printed. */
@@ -398,6 +470,10 @@ int cmd_record_run(const struct options *o)
 	if (r.s.att.target_exited && !o->quiet)
 		fprintf(stderr, "pprobe: process %d exited after %.1fs; writing what was collected\n",
 			(int)o->pid, (double)(timeutil_mono_ns() - r.start_ns) / 1e9);
+	if (r.s.att.stop_signal && !r.s.att.target_exited && !o->quiet)
+		fprintf(stderr, "pprobe: window cut short by SIG%s after %.1fs of %gs; writing what "
+			"was collected\n", sigabbrev_np(r.s.att.stop_signal) ?: "?",
+			(double)(r.end_ns - r.start_ns) / 1e9, o->seconds);
 	if (r.s.att.stuck_threads)
 		fprintf(stderr, "pprobe: %u threads did not stop in time to be detached (busy, or in "
 			"uninterruptible sleep); the kernel detaches them as pprobe exits\n",

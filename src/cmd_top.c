@@ -30,6 +30,7 @@
 #include "pprobe/stacks.h"
 #include "pprobe/termout.h"
 #include "pprobe/textesc.h"
+#include "pprobe/threadstate.h"
 #include "pprobe/timeutil.h"
 
 #define TOP_REDRAW_NS 1000000000LL
@@ -50,6 +51,7 @@ struct top {
 	struct perfsample ps; /* the sampler when use_perf */
 	bool use_perf;
 	bool perf_exclude_kernel;
+	bool batch; /* standard output is not a terminal: plain frames (top -b) */
 	struct top_totals ring[TOP_RECENT_SECONDS + 1];
 	size_t ring_pos, ring_count;
 	struct termios saved_tty;
@@ -154,9 +156,15 @@ static void top_draw(struct top *t, int64_t now)
 	char a[32], b[32], name[1024], comm[80];
 	char *frame = NULL;
 	size_t frame_len = 0;
+	const char *eol = t->batch ? "\n" : "\r\n"; /* raw terminal: \n alone does not return */
 	FILE *f;
 
-	ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+	/* Not a terminal (batch, as top -b), or a terminal that reports no
+	 * size: 24x80, not zero rows. */
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0) {
+		ws.ws_row = 24;
+		ws.ws_col = 80;
+	}
 	rows = calloc(cur->n ? cur->n : 1, sizeof(*rows));
 	if (!rows)
 		return;
@@ -179,16 +187,28 @@ static void top_draw(struct top *t, int64_t now)
 			nrows++;
 	}
 	qsort(rows, nrows, sizeof(*rows), top_row_cmp);
-	for (size_t i = 0; i < t->s.att.n; i++)
-		live += t->s.att.threads[i]->state != ATTACH_GONE;
-	fprintf(f, "\033[H\033[2J");
-	fprintf(f, "pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)\r\n",
+	/* The header counts the threads shown: with -t, those chosen. */
+	for (size_t i = 0; i < t->s.att.n; i++) {
+		const struct attach_thread *th = t->s.att.threads[i];
+		bool chosen = !t->o->ntids;
+
+		for (size_t k = 0; k < t->o->ntids && !chosen; k++)
+			chosen = t->o->tids[k] == th->tid;
+		live += chosen && th->state != ATTACH_GONE;
+	}
+	/* Batch mode (standard output not a terminal): frames one after
+	 * the other, no screen-clearing codes, as top -b. */
+	if (t->batch)
+		fprintf(f, "\n");
+	else
+		fprintf(f, "\033[H\033[2J");
+	fprintf(f, "pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)%s",
 		(int)t->o->pid, textesc_str(comm, sizeof(comm), t->s.pf.comm), live,
 		t->o->wall ? "wall" : t->use_perf ? "cpu (perf events)" : "cpu (ptrace)",
 		(double)(now - t->start_ns) / 1e9,
-		(unsigned long long)(t->use_perf ? t->ps.stats.samples : t->sp.stats.samples));
-	fprintf(f, "last %ds: columns 1-2; whole run: columns 3-4\r\n\r\n", TOP_RECENT_SECONDS);
-	fprintf(f, "  %%Own  %%Total   OwnTime TotalTime  Function\r\n");
+		(unsigned long long)(t->use_perf ? t->ps.stats.samples : t->sp.stats.samples), eol);
+	fprintf(f, "last %ds: columns 1-2; whole run: columns 3-4%s%s", TOP_RECENT_SECONDS, eol, eol);
+	fprintf(f, "  %%Own  %%Total   OwnTime TotalTime  Function%s", eol);
 	for (size_t i = 0; i < nrows && i + 6 < (size_t)ws.ws_row; i++) {
 		const struct top_row *r = &rows[i];
 		const struct profile_function *fn = profile_function_by_id(t->prof, r->fid);
@@ -199,9 +219,9 @@ static void top_draw(struct top *t, int64_t now)
 		/* Cut to the column's width, never inside a character or an escape. */
 		textesc_str(name, width + 1 < sizeof(name) ? width + 1 : sizeof(name),
 			    fn && fn->name ? fn->name : "?");
-		fprintf(f, "%6.1f%% %6.1f%% %9s %9s  %s\r\n",
+		fprintf(f, "%6.1f%% %6.1f%% %9s %9s  %s%s",
 			rtotal ? 100.0 * (double)r->rflat / (double)rtotal : 0.0,
-			rtotal ? 100.0 * (double)r->rcum / (double)rtotal : 0.0, a, b, name);
+			rtotal ? 100.0 * (double)r->rcum / (double)rtotal : 0.0, a, b, name, eol);
 	}
 	(void)ttotal;
 	if (fclose(f) == 0)
@@ -349,6 +369,11 @@ int cmd_top_run(const struct options *o)
 		goto out;
 	/* After the fetch, before attaching: see cmd_record_run. */
 	session_warm_mapped(&t.s, o->verbose ? stderr : NULL);
+	if (o->kernel && !o->quiet && (err = threadstate_kernel_stack_access(o->pid)) < 0)
+		fprintf(stderr, "pprobe: warning: -kernel: cannot read /proc/%d/task/*/stack (%s%s): "
+			"no [kernel] frames\n", (int)o->pid, strerror(-err),
+			err == -EACCES || err == -EPERM ? "; the kernel shows it to root only, "
+			"CAP_SYS_ADMIN" : "");
 	code = session_attach(&t.s, msg, sizeof(msg));
 	if (code)
 		goto out_msg;
@@ -360,13 +385,14 @@ int cmd_top_run(const struct options *o)
 	if (err)
 		goto out_err;
 	t.start_ns = timeutil_mono_ns();
+	t.batch = !isatty(STDOUT_FILENO);
 	top_tty_raw(&t);
 	if (!t.use_perf)
 		sampler_prime(&t.sp);
 	err = top_loop(&t);
 	session_release(&t.s);
 	top_tty_restore(&t);
-	if (t.s.att.target_exited)
+	if (t.s.att.target_exited && !o->quiet)
 		fprintf(stderr, "pprobe: process %d exited\n", (int)o->pid);
 	if (err)
 		goto out_err;

@@ -147,6 +147,18 @@ out:
 	return err;
 }
 
+void outfile_format_error(char *buf, size_t len, const char *path, int err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && err > -PPROBE_E_BASE)
+		snprintf(buf, len, "cannot write %s: cannot create a file in its directory (%s); "
+			 "pprobe writes a new file beside it and renames it into place", path,
+			 error_str(err));
+	else
+		snprintf(buf, len, "cannot write %s: %s", path, error_str(err));
+}
+
 /* Hand the file to the user who ran sudo, so a profile taken as root can be
  * opened and removed by the engineer who asked for it. */
 static void outfile_chown_sudo_user(int fd)

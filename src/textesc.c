@@ -79,6 +79,24 @@ void textesc_put(FILE *out, const char *s, size_t max, bool quoted)
 	}
 }
 
+void textesc_put_shell(FILE *out, const char *s)
+{
+	const char *p = s ? s : "";
+
+	if (*p && strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			    "._/+:@,=-") == strlen(p)) {
+		fputs(p, out);
+		return;
+	}
+	fputc('\'', out);
+	for (const char *q; (q = strchr(p, '\'')); p = q + 1) {
+		textesc_put(out, p, (size_t)(q - p), false);
+		fputs("'\\''", out);
+	}
+	textesc_put(out, p, SIZE_MAX, false);
+	fputc('\'', out);
+}
+
 char *textesc_str(char *buf, size_t size, const char *s)
 {
 	const unsigned char *u = (const unsigned char *)(s ? s : "");

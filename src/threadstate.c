@@ -97,6 +97,16 @@ char *threadstate_kernel_stack(pid_t pid, pid_t tid)
 	return buf;
 }
 
+int threadstate_kernel_stack_access(pid_t pid)
+{
+	char path[96], buf[4096];
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stack", (int)pid, (int)pid);
+	r = procfs_read_file(path, buf, sizeof(buf));
+	return r < 0 ? (int)r : 0;
+}
+
 /* One word per state for the "state" label, the same in wall profiles and
  * dumps (README, "Labels"): a tracing stop is "stopped" there, since the
  * thread is stopped whoever stopped it. */

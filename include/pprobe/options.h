@@ -41,6 +41,7 @@ struct options {
 	bool kernel;          /* record -mode wall: kernel stacks of blocked threads */
 	enum options_sampler sampler; /* cpu mode's source of samples */
 	int nodecount;        /* rows of text reports */
+	bool folded_samples;  /* -folded-unit samples: folded values are counts */
 	size_t stack_bytes;   /* bytes of stack copied per sample */
 	int max_depth;        /* frames per stack */
 	bool debuginfod;      /* -debuginfod: fetch debug info (debugfetch.h) */

@@ -37,6 +37,12 @@ struct outfile {
 /* Settle where path's output goes (above) and open it.  Returns 0,
  * -errno, or -PPROBE_E_OUTLINK / -PPROBE_E_OUTKIND / -PPROBE_E_NOREADER. */
 int outfile_open(struct outfile *of, const char *path);
+/* "cannot write PATH: why" for outfile_open's err into buf.  A regular
+ * file is written as a temporary file beside it and renamed into place, so
+ * a file that exists in a directory where no file can be created (/proc,
+ * a read-only mount) is refused for its directory: say so, rather than a
+ * bare "No such file or directory" about a file that is there. */
+void outfile_format_error(char *buf, size_t len, const char *path, int err);
 /* Finish: for a new file fsync, chown to the sudo user, rename into place,
  * close; for a device or FIFO just close.  Returns 0 or -errno; on failure
  * the temporary file is removed. */

@@ -36,4 +36,10 @@ char *textesc_str(char *buf, size_t size, const char *s);
  * every byte outside [A-Za-z0-9._-] becomes '_'. Returns buf. */
 char *textesc_filename(char *buf, size_t size, const char *s);
 
+/* s as one word a user can paste into a shell: as is when every byte is in
+ * [A-Za-z0-9._/+:@,=-], else between single quotes (a ' as '\'') with
+ * control bytes escaped as textesc_put does (safe on a terminal, though no
+ * longer the same name). */
+void textesc_put_shell(FILE *out, const char *s);
+
 #endif

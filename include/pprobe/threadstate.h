@@ -36,4 +36,9 @@ const char *threadstate_label(char letter);
 /* /proc/PID/task/TID/stack as malloc'd text (root only), or NULL. */
 char *threadstate_kernel_stack(pid_t pid, pid_t tid);
 
+/* Can pprobe read the kernel stacks of pid's threads?  0, or a negative
+ * errno: -EACCES without CAP_SYS_ADMIN (the kernel restricts the file to
+ * root), -ENOENT on a kernel built without it.  For -kernel's warning. */
+int threadstate_kernel_stack_access(pid_t pid);
+
 #endif

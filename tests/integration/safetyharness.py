@@ -166,6 +166,9 @@ _EXPECTED_STDERR = [
     r"pprobe: process \d+ exited after [\d.]+s; writing what was collected",
     r"pprobe: CPU samples from (perf events \(kernel timer, threads not stopped\)|ptrace stops)",
     r"pprobe: perf events: \d+ samples lost, \d+ throttled, \d+ threads not sampled",
+    r"pprobe: warning: .*",
+    r"pprobe: window cut short by \w+ after [\d.]+s of [\d.]+s; writing what was collected",
+    r"View it with: .*",
 ]
 
 

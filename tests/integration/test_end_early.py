@@ -4,7 +4,7 @@
   - SIGINT, SIGTERM, SIGHUP to pprobe mid-window (-seconds 30; sent once the
     target's TracerPid is pprobe and the target has run 0.2 s of CPU since):
     exit 0, profile written with samples and readable by both readers,
-    target healthy;
+    target healthy, and stderr says the window was cut short by that signal;
   - the target killed mid-window: exit 0, profile written and readable,
     stderr says the target exited.
 """
@@ -72,6 +72,10 @@ def case_signal(ctx, sig):
     ctx.check(result.elapsed < WINDOW, "%s: expected the window to end early, pprobe ran %.1f s"
               % (what, result.elapsed))
     ctx.expect_saved(result, out, what)
+    ctx.check(re.search(r"^pprobe: window cut short by %s after [\d.]+s of %ds; writing what was "
+                        r"collected$" % (sig.name, WINDOW), result.stderr, re.M),
+              "%s: expected a line saying the window was cut short by %s, got:%s"
+              % (what, sig.name, harness.indent(result.stderr)))
     check_profile(ctx, out, what)
     if not healthy:
         ctx.note("(target unhealthy after: %s)" % result.describe())

@@ -130,6 +130,9 @@ int main(void)
 	CHECK_USAGE("-quiet takes no value", "-p", "1", "-q=1");
 	CHECK_USAGE("missing -p PID", "-q");
 	CHECK_USAGE("unexpected argument 'x'", "-p", "1", "x");
+	/* A bare pid, as perf and py-spy users type it. */
+	CHECK_USAGE("unknown command '1234'; did you mean -p 1234?", "1234");
+	CHECK_USAGE("unexpected argument '1234'; did you mean -p 1234?", "dump", "1234");
 	CHECK_USAGE("-seconds is not a flag of 'dump'", "dump", "-p", "1", "-seconds", "1");
 	return check_done();
 }

@@ -19,6 +19,18 @@ static const char *put(const char *s, size_t max, bool quoted)
 	return out;
 }
 
+static const char *put_shell(const char *s)
+{
+	static char out[256];
+	FILE *f;
+
+	memset(out, 0, sizeof(out));
+	f = fmemopen(out, sizeof(out), "w");
+	textesc_put_shell(f, s);
+	fclose(f);
+	return out;
+}
+
 int main(void)
 {
 	char buf[32];
@@ -37,5 +49,10 @@ int main(void)
 	CHECK_EQ_STR(textesc_str(buf, 5, "a\xe2\x82\xac"), "a\xe2\x82\xac");
 	CHECK_EQ_STR(textesc_filename(buf, sizeof(buf), "b\033]0;x/y z.-_\xc3\xa9"), "b__0_x_y_z.-___");
 	CHECK_EQ_STR(textesc_filename(buf, 4, "abcdef"), "abc");
+	CHECK_EQ_STR(put_shell("/tmp/pprobe.x.1.cpu.pb.gz"), "/tmp/pprobe.x.1.cpu.pb.gz");
+	CHECK_EQ_STR(put_shell("a b"), "'a b'");
+	CHECK_EQ_STR(put_shell("it's"), "'it'\\''s'");
+	CHECK_EQ_STR(put_shell("$x\033"), "'$x\\x1b'");
+	CHECK_EQ_STR(put_shell(""), "''");
 	return check_done();
 }
