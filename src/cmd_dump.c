@@ -94,8 +94,13 @@ static enum dump_how dump_choose_how(pid_t tid, const struct threadstate *ts)
 
 	if (ts->state == 'Z' || ts->state == 'X' || ts->state == '?')
 		return DUMP_HOW_NONE;
+	/* In uninterruptible sleep: copied as it sleeps, from what the kernel
+	 * saved.  Without that (the kernel says "running" for a thread that
+	 * changes state while /proc/.../syscall is read: it was waking up),
+	 * it is asked to stop: a sleep that takes no signal is not broken by
+	 * the request, and the stop comes as it returns to user space. */
 	if (ts->state == 'D')
-		return ts->blocked_known ? DUMP_HOW_PASSIVE : DUMP_HOW_NONE;
+		return ts->blocked_known ? DUMP_HOW_PASSIVE : DUMP_HOW_STOP;
 	if (ts->blocked_known && ts->syscall_nr >= 0) {
 		socket = (long long)ts->args[0] >= 0 && ts->args[0] < 65536 &&
 			 threadstate_fd_is_socket(tid, (int)ts->args[0]);
@@ -220,12 +225,27 @@ static void dump_capture_one(struct session *s, struct dump_capture *c)
 			c->moving = c->ts.state == 'R';
 			c->missing = c->ts.state == 'R' ?
 				     "it did not stop in time and was still running" :
+				     c->ts.state == 'D' && c->ts.said_running ?
+				     "it did not stop in time, in uninterruptible sleep, and "
+				     "/proc/PID/task/TID/syscall said \"running\" (it was "
+				     "changing state), so there was no pc and sp to copy" :
 				     "it did not stop in time and the kernel gave no pc and sp";
 			return;
 		}
 	}
 	if (c->how == DUMP_HOW_PASSIVE && c->ts.blocked_known) {
 		dump_capture_passive(s->o->pid, &s->maps, c);
+		/* Out of uninterruptible sleep while copied (a page read in,
+		 * a lock taken): it is asked to stop now, and if the stop
+		 * comes in time it is captured from it (dump_capture_late);
+		 * the request breaks no sleep it may be back in (it takes no
+		 * signal), and a call it breaks later is restarted
+		 * (attach.c). */
+		if (!c->captured && c->ts.state == 'D' && !c->asked && c->t &&
+		    c->t->state != ATTACH_GONE && attach_request_stop(&s->att, c->t) == 0) {
+			c->asked = true;
+			c->ts_asked = c->ts;
+		}
 		return;
 	}
 	if (c->missing)

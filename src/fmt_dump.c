@@ -834,6 +834,37 @@ static void fmt_put_json_frame(FILE *out, const struct dump_frame *f)
 	fprintf(out, ", \"inlined\": %s}", f->inlined ? "true" : "false");
 }
 
+/* A blocked thread's kernel stack, one string a line of
+ * /proc/PID/task/TID/stack ("[<0>] " dropped), or null if unread. */
+static void fmt_put_json_kernel_stack(FILE *out, const char *text)
+{
+	const char *p, *nl;
+	bool first = true;
+
+	if (!text) {
+		fputs("null", out);
+		return;
+	}
+	fputc('[', out);
+	for (p = text; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		size_t len;
+
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len >= 6 && !strncmp(p, "[<0>] ", 6)) {
+			p += 6;
+			len -= 6;
+		}
+		if (!len)
+			continue;
+		fputs(first ? "" : ", ", out);
+		fmt_put_json_str(out, p, len);
+		first = false;
+	}
+	fputc(']', out);
+}
+
+
 static void fmt_put_json_thread(FILE *out, const struct dump_thread *t)
 {
 	char sys[96];
@@ -869,6 +900,8 @@ static void fmt_put_json_thread(FILE *out, const struct dump_thread *t)
 		fmt_put_json_str(out, t->stack_missing ? t->stack_missing : "unknown", SIZE_MAX);
 	else
 		fputs("null", out);
+	fputs(", \"kernel_stack\": ", out);
+	fmt_put_json_kernel_stack(out, t->kernel_stack);
 	fputs(", \"frames\": [", out);
 	for (i = 0; t->frames && i < t->nframes; i++) {
 		if (i)

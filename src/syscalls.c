@@ -52,6 +52,7 @@ static const struct syscalls_entry syscalls_table[] = {
 	{ 232, "epoll_wait", true }, { 247, "waitid", true },    { 257, "openat", false },
 	{ 270, "pselect6", true },  { 271, "ppoll", true },      { 281, "epoll_pwait", true },
 	{ 288, "accept4", true },   { 299, "recvmmsg", false },  { 307, "sendmmsg", false },
+	{ 310, "process_vm_readv", false }, { 311, "process_vm_writev", false },
 	{ 426, "io_uring_enter", true }, { 435, "clone3", false }, { 441, "epoll_pwait2", true },
 	{ 449, "futex_waitv", true }, { 455, "futex_wait", true },
 };

@@ -16,9 +16,12 @@ int threadstate_parse_syscall(const char *text, struct threadstate *ts)
 	int n;
 
 	ts->blocked_known = false;
+	ts->said_running = false;
 	ts->syscall_nr = -1;
-	if (!strncmp(text, "running", 7))
+	if (!strncmp(text, "running", 7)) {
+		ts->said_running = true;
 		return 0;
+	}
 	if (sscanf(text, "%lld", &nr) != 1)
 		return -EINVAL;
 	if (nr < 0) {

@@ -74,6 +74,20 @@ struct unwind {
 /* How much of a function's start is searched for its frame-pointer setup. */
 #define UNWIND_PROLOGUE_BYTES 48
 
+/* How far above sp a frame record (saved rbp, then return address) is
+ * looked for when rbp is unknown: a frame with a few KiB of locals, or an
+ * alloca, still has its record in reach. */
+#define UNWIND_RBP_SCAN_BYTES (16u << 10)
+
+#define UNWIND_BIT(reg) (1u << (reg))
+/* What a thread captured without a stop has: pc, sp, the system call's
+ * arguments. */
+#define UNWIND_KNOWN_PARTIAL                                                           \
+	(UNWIND_BIT(UNW_X86_64_RIP) | UNWIND_BIT(UNW_X86_64_RSP) |                     \
+	 UNWIND_BIT(UNW_X86_64_RDI) | UNWIND_BIT(UNW_X86_64_RSI) |                     \
+	 UNWIND_BIT(UNW_X86_64_RDX) | UNWIND_BIT(UNW_X86_64_R10) |                     \
+	 UNWIND_BIT(UNW_X86_64_R8) | UNWIND_BIT(UNW_X86_64_R9))
+
 /* Per-call state handed to the accessors as libunwind's "arg". */
 struct unwind_call {
 	struct unwind *u;
@@ -81,6 +95,8 @@ struct unwind_call {
 	struct user_regs_struct regs; /* where the cursor starts: the snapshot's,
 					 or a frame found by our frame-pointer step */
 	int32_t one_entry[2]; /* start_ip_offset, fde_offset */
+	uint32_t known; /* of a partial snapshot: the registers (bits by
+			   libunwind's number) known in c->regs */
 	int unmapped; /* a pc was outside every mapping */
 	int stack_miss; /* stack memory beyond the copy was needed */
 };
@@ -339,10 +355,9 @@ static int uw_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp
 	if (write)
 		return -UNW_EREADONLYREG;
 	/* A thread captured without stopping has only pc, sp and the system
-	 * call arguments; a guess of the others would mislead. */
-	if (c->s->regs_partial && reg != UNW_X86_64_RIP && reg != UNW_X86_64_RSP &&
-	    reg != UNW_X86_64_RDI && reg != UNW_X86_64_RSI && reg != UNW_X86_64_RDX &&
-	    reg != UNW_X86_64_R10 && reg != UNW_X86_64_R8 && reg != UNW_X86_64_R9)
+	 * call arguments, and what was recovered from its stack since; a
+	 * guess of the others would mislead. */
+	if (c->s->regs_partial && (reg < 0 || reg > 31 || !(c->known & UNWIND_BIT(reg))))
 		return -UNW_EBADREG;
 	return uw_reg_value(&c->regs, reg, valp);
 }
@@ -489,10 +504,13 @@ static bool unwind_restart(struct unwind_call *c, unw_cursor_t *cur, uint64_t re
 	struct user_regs_struct next;
 	unw_word_t v;
 
+	uint32_t known = UNWIND_BIT(UNW_X86_64_RIP) | UNWIND_BIT(UNW_X86_64_RSP);
+
 	memset(&next, 0, sizeof(next));
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		if (unw_get_reg(cur, keep[i], &v) < 0)
 			continue;
+		known |= UNWIND_BIT(keep[i]);
 		switch (keep[i]) {
 		case UNW_X86_64_RBX: next.rbx = v; break;
 		case UNW_X86_64_RBP: next.rbp = v; break;
@@ -504,9 +522,12 @@ static bool unwind_restart(struct unwind_call *c, unw_cursor_t *cur, uint64_t re
 	}
 	next.rip = ret;
 	next.rsp = sp;
-	if (set_rbp)
+	if (set_rbp) {
 		next.rbp = rbp;
+		known |= UNWIND_BIT(UNW_X86_64_RBP);
+	}
 	c->regs = next;
+	c->known = known;
 	return unw_init_remote(cur, c->u->as, c) >= 0;
 }
 
@@ -702,6 +723,97 @@ static enum unwind_how unwind_nocfi_step(struct unwind_call *c, unw_cursor_t *cu
 	       UNWIND_HOW_REGS;
 }
 
+/* Try rbp = rec at frame (ip, sp) of a partial snapshot: restart the
+ * cursor there and step it by CFI.  The candidate holds if CFI puts the
+ * caller exactly where the frame record says: return address ret (the
+ * word at rec + 8), caller's sp rec + 16, caller's rbp the word at rec.
+ * *deep tells whether the caller's frame steps too (or is the outermost).
+ * On success cur is left in the caller. */
+static bool unwind_try_rbp(struct unwind_call *c, unw_cursor_t *cur, uint64_t ip, uint64_t sp,
+			   uint64_t rec, uint64_t saved, uint64_t ret, bool *deep)
+{
+	unw_cursor_t next, after;
+	unw_word_t nip, nsp, nrbp;
+	int r;
+
+	if (!unwind_restart(c, cur, ip, sp, true, rec))
+		return false;
+	next = *cur;
+	if (unw_step(&next) <= 0 || unw_get_reg(&next, UNW_REG_IP, &nip) < 0 ||
+	    unw_get_reg(&next, UNW_REG_SP, &nsp) < 0 || nip != ret || nsp != rec + 16 ||
+	    unw_get_reg(&next, UNW_X86_64_RBP, &nrbp) < 0 || nrbp != saved)
+		return false;
+	after = next;
+	r = unw_step(&after);
+	*deep = r == 0 || (r > 0 && unw_get_reg(&after, UNW_REG_SP, &nsp) >= 0 && nsp >= rec + 16);
+	*cur = next;
+	return true;
+}
+
+/* A thread captured without a stop (regs_partial) has no rbp, and a frame
+ * whose CFA is rbp-based (CFI "rbp+16": -O0 code, frame pointers, an
+ * alloca; PostgreSQL's WaitEventSetWait) cannot be stepped by CFI alone.
+ * The frames below it kept rbp in its register (libc's system call
+ * wrappers are sp-based), so rbp still is what this frame set up: the
+ * address of its frame record, saved rbp then return address, somewhere
+ * above sp.  Candidates are words of the copied stack followed by code
+ * right after a call to this function (a direct call to its start, a PLT
+ * stub or an indirect call) that is not inside this function (a callee's
+ * stale record); each is checked by stepping with CFI (unwind_try_rbp).
+ * The first whose caller steps on too wins, else the first that steps at
+ * all.  On success cur is in the caller. */
+static bool unwind_rbp_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t ip, uint64_t sp,
+			    bool leaf)
+{
+	unw_cursor_t start = *cur, fallback;
+	struct user_regs_struct regs = c->regs;
+	uint32_t known = c->known;
+	unw_proc_info_t pi;
+	bool have_fallback = false;
+	unw_word_t v;
+
+	/* The cursor has rbp (from the stack, by CFI): it is not what the
+	 * failed step lacked. */
+	if (unw_get_reg(cur, UNW_X86_64_RBP, &v) >= 0)
+		return false;
+	if (unw_get_proc_info_by_ip(c->u->as, leaf ? ip : ip - 1, &pi, c) < 0)
+		return false;
+	for (uint64_t rec = sp; rec - sp < UNWIND_RBP_SCAN_BYTES; rec += 8) {
+		const struct maps_entry *e;
+		uint64_t saved, ret, target = 0;
+		enum unwind_call_kind kind;
+		bool deep = false;
+
+		if (!unwind_stack_word(c->s, rec, &saved) ||
+		    !unwind_stack_word(c->s, rec + 8, &ret))
+			break;
+		if (ret >= pi.start_ip && ret <= pi.end_ip)
+			continue;
+		e = maps_find(c->u->maps, ret);
+		if (!e || !maps_is_exec(e))
+			continue;
+		kind = unwind_call_before(c->u, ret, &target);
+		if (kind == UNWIND_CALL_NONE ||
+		    (kind == UNWIND_CALL_DIRECT && target != pi.start_ip &&
+		     !unwind_is_stub(c->u, target)))
+			continue;
+		*cur = start;
+		c->regs = regs;
+		c->known = known;
+		if (!unwind_try_rbp(c, cur, ip, sp, rec, saved, ret, &deep))
+			continue;
+		if (deep)
+			return true;
+		if (!have_fallback) {
+			fallback = *cur;
+			have_fallback = true;
+		}
+	}
+	if (have_fallback)
+		*cur = fallback;
+	return have_fallback;
+}
+
 int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size_t max,
 		 struct unwind_result *res)
 {
@@ -711,7 +823,7 @@ int unwind_stack(struct unwind *u, const struct snapshot *s, uint64_t *pcs, size
 int unwind_stack_how(struct unwind *u, const struct snapshot *s, uint64_t *pcs, uint8_t *how,
 		     size_t max, struct unwind_result *res)
 {
-	struct unwind_call c = { .u = u, .s = s, .regs = s->regs };
+	struct unwind_call c = { .u = u, .s = s, .regs = s->regs, .known = UNWIND_KNOWN_PARTIAL };
 	unw_cursor_t cur;
 	unw_word_t ip, sp, prev_sp;
 	bool after_sigreturn = false, exact = true;
@@ -744,18 +856,29 @@ int unwind_stack_how(struct unwind *u, const struct snapshot *s, uint64_t *pcs, 
 		 * frame of its own either, and libunwind's guess does better. */
 		nocfi = !after_sigreturn && !c.unmapped && !unwind_has_cfi(&c, ip, res->n > 1);
 		r = nocfi ? unwind_go_step(&c, &cur, ip, sp, !exact) : -1;
-		if (r >= 0) {
-			step = UNWIND_HOW_GO;
-		} else {
-			step = nocfi ? unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1) :
-				       UNWIND_HOW_REGS;
-			if (step != UNWIND_HOW_REGS) {
-				r = 1;
-			} else {
-				r = unw_step(&cur);
-				step = after_sigreturn ? UNWIND_HOW_SIGNAL :
-				       nocfi ? UNWIND_HOW_GUESS : UNWIND_HOW_CFI;
+		step = r >= 0 ? UNWIND_HOW_GO :
+		       nocfi ? unwind_nocfi_step(&c, &cur, ip, sp, res->n == 1) : UNWIND_HOW_REGS;
+		if (r >= 0 || step != UNWIND_HOW_REGS) {
+			r = r >= 0 ? r : 1;
+		} else if (s->regs_partial && !(c.known & UNWIND_BIT(UNW_X86_64_RBP))) {
+			/* rbp unknown: a step that needs it fails; then
+			 * recover it from the stack (unwind_rbp_step). */
+			unw_cursor_t before = cur;
+
+			r = unw_step(&cur);
+			step = after_sigreturn ? UNWIND_HOW_SIGNAL :
+			       nocfi ? UNWIND_HOW_GUESS : UNWIND_HOW_CFI;
+			if (r < 0 && !c.unmapped && !c.stack_miss) {
+				cur = before;
+				if (unwind_rbp_step(&c, &cur, ip, sp, res->n == 1)) {
+					r = 1;
+					step = UNWIND_HOW_RBP;
+				}
 			}
+		} else {
+			r = unw_step(&cur);
+			step = after_sigreturn ? UNWIND_HOW_SIGNAL :
+			       nocfi ? UNWIND_HOW_GUESS : UNWIND_HOW_CFI;
 		}
 		if (r == 0)
 			break;
@@ -821,6 +944,7 @@ const char *unwind_how_str(enum unwind_how h)
 	case UNWIND_HOW_LEAF: return "leaf";
 	case UNWIND_HOW_SCAN: return "scan";
 	case UNWIND_HOW_GO: return "go";
+	case UNWIND_HOW_RBP: return "rbp";
 	case UNWIND_HOW_GUESS: return "guess";
 	}
 	return "?";

@@ -12,6 +12,8 @@ struct threadstate {
 	char state;          /* /proc state letter, '?' if unreadable */
 	uint64_t cpu_ns;     /* on-CPU time from schedstat */
 	bool blocked_known;  /* /proc/.../syscall gave a blocked thread's registers */
+	bool said_running;   /* /proc/.../syscall said "running": on a CPU, or
+				changing state while it was read */
 	long syscall_nr;     /* -1: blocked outside a system call, or unknown */
 	uint64_t args[6];
 	uint64_t sp, pc;

@@ -64,6 +64,8 @@ enum unwind_how {
 	UNWIND_HOW_SCAN,     /* a return address found by scanning the stack (no CFI) */
 	UNWIND_HOW_GUESS,    /* libunwind's own guess for a callee without CFI */
 	UNWIND_HOW_GO,       /* Go's own pcsp table (a stripped Go binary, no CFI) */
+	UNWIND_HOW_RBP,      /* CFI, with rbp found from a frame record on the stack
+				(a thread copied without a stop) */
 };
 
 /* unwind_stack, also saying in how[i] (max entries, may be NULL) how

@@ -9,6 +9,8 @@ set(PPROBE_DUMP_INTEGRATION_TESTS
   dump_repeat 240
   dump_stopped 120
   dump_many 240
-  dump_pprof 180)
+  dump_pprof 180
+  dump_rbp 60
+  dump_dstate 60)
 
 pprobe_integration_tests(dump ${PPROBE_DUMP_INTEGRATION_TESTS})

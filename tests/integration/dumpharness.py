@@ -110,7 +110,7 @@ def dump_json(ctx, fixture, what, args=()):
 
 
 _THREAD_KEYS = {"tid", "name", "state", "syscall", "wait", "wchan", "cpu_ns", "partial",
-                "stack_missing", "frames"}
+                "stack_missing", "kernel_stack", "frames"}
 _FRAME_KEYS = {"pc", "function", "file", "line", "module", "inlined"}
 
 
@@ -137,7 +137,10 @@ def parse_json(text, what):
                 or not isinstance(t["state"], str) or not isinstance(t["partial"], bool) \
                 or not isinstance(t["cpu_ns"], int) or not isinstance(t["frames"], list) \
                 or not (t["syscall"] is None or isinstance(t["syscall"], str)) \
-                or not (t["stack_missing"] is None or isinstance(t["stack_missing"], str)):
+                or not (t["stack_missing"] is None or isinstance(t["stack_missing"], str)) \
+                or not (t["kernel_stack"] is None or
+                        (isinstance(t["kernel_stack"], list) and
+                         all(isinstance(x, str) for x in t["kernel_stack"]))):
             _schema_error(what, "thread %r: a field has the wrong type" % t)
         if (t["stack_missing"] is None) != bool(t["frames"]):
             _schema_error(what, "thread %r: expected frames or the reason there are none "

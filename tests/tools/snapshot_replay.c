@@ -24,7 +24,7 @@
  * module's ELF file (so it is the same whatever the load address), INLINED
  * 1 for a frame inlined into the next, HOW how the unwinder found the pc
  * (unwind_how_str: "regs" for the interrupted pc, then "cfi", "signal",
- * "fp", "leaf", "scan", "guess" or "go").  Exit 0, 1 on an error, 2 on usage.
+ * "fp", "leaf", "scan", "guess", "go" or "rbp").  Exit 0, 1 on an error, 2 on usage.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -655,7 +655,8 @@ static const char py_check[] =
 	"assert set(d)=={\"pid\",\"comm\",\"time_ns\",\"frozen_ns\",\"threads\",\"deadlocks\"}\n"
 	"for t in d[\"threads\"]:\n"
 	" assert set(t)=={\"tid\",\"name\",\"state\",\"syscall\",\"wait\",\"wchan\",\"cpu_ns\","
-	"\"partial\",\"stack_missing\",\"frames\"},t\n"
+	"\"partial\",\"stack_missing\",\"kernel_stack\",\"frames\"},t\n"
+	" assert t[\"kernel_stack\"] is None or all(isinstance(x,str) for x in t[\"kernel_stack\"])\n"
 	" assert (t[\"stack_missing\"] is None)==bool(t[\"frames\"]),t\n"
 	" assert t[\"wait\"] is None or set(t[\"wait\"])=={\"kind\",\"addr\",\"owner\"}\n"
 	" for f in t[\"frames\"]:\n"
@@ -738,7 +739,7 @@ static void test_json(void)
 			   "\"syscall\": \"futex\", \"wait\": {\"kind\": \"mutex\", \"addr\": "
 			   "\"0x55d0c0a4e2a0\", \"owner\": 12}, \"wchan\": \"futex_wait_queue\", "
 			   "\"cpu_ns\": 12300000000, \"partial\": false, \"stack_missing\": null, "
-			   "\"frames\": [{\"pc\": "
+			   "\"kernel_stack\": null, \"frames\": [{\"pc\": "
 			   "\"0x7f0000001000\", \"function\": \"__lll_lock_wait\", \"file\": "
 			   "\"/build/glibc/nptl/lowlevellock.c\", \"line\": 52, \"module\": "
 			   "\"libc.so.6\", \"inlined\": false}, ") != NULL);
@@ -750,7 +751,8 @@ static void test_json(void)
 	CHECK(strstr(json, "\"function\": \"inner\", \"file\": \"/src/app.c\", \"line\": 7, "
 			   "\"module\": \"app\", \"inlined\": true}") != NULL);
 	CHECK(strstr(json, "\"partial\": true, \"stack_missing\": \"in uninterruptible sleep, "
-			   "and the kernel gave no pc and sp\", \"frames\": []}") != NULL);
+			   "and the kernel gave no pc and sp\", \"kernel_stack\": "
+			   "[\"folio_wait_bit+0x1/0x2\", \"filemap_read\"], \"frames\": []}") != NULL);
 	CHECK(strstr(json, "\"deadlocks\": [[11, 12], [21, 22, 23], [30]]}\n") != NULL);
 	check_json_python(json);
 	free(json);

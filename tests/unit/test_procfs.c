@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "pprobe/procfs.h"
+#include "pprobe/threadstate.h"
 
 /* A comm may hold spaces, parentheses and ')' followed by a space: the
  * fields after it are found from the last ')'. */
@@ -50,9 +51,31 @@ static void test_find_live_task(void)
 	CHECK(procfs_find_live_task(-1, &tid) < 0);
 }
 
+/* /proc/PID/task/TID/syscall's three forms (proc_pid_syscall): "running"
+ * (on a CPU, or its state changed while read: no pc and sp), "-1 SP PC"
+ * (blocked outside a system call, in a page fault), and a blocked call. */
+static void test_parse_syscall(void)
+{
+	struct threadstate ts;
+
+	memset(&ts, 0, sizeof(ts));
+	CHECK_EQ_INT(threadstate_parse_syscall("running\n", &ts), 0);
+	CHECK(ts.said_running && !ts.blocked_known);
+	CHECK_EQ_INT(threadstate_parse_syscall("-1 0x7ffc10 0x401234\n", &ts), 0);
+	CHECK(!ts.said_running && ts.blocked_known && ts.syscall_nr == -1);
+	CHECK(ts.sp == 0x7ffc10 && ts.pc == 0x401234);
+	CHECK_EQ_INT(threadstate_parse_syscall("310 0x274a 0x7f10 0x1 0x7f20 0x1 0x0 0x7f00 0x7f30\n",
+					       &ts), 0);
+	CHECK(!ts.said_running && ts.blocked_known && ts.syscall_nr == 310);
+	CHECK(ts.args[0] == 0x274a && ts.sp == 0x7f00 && ts.pc == 0x7f30);
+	CHECK(threadstate_parse_syscall("garbage", &ts) < 0);
+	CHECK(!ts.said_running && !ts.blocked_known);
+}
+
 int main(void)
 {
 	test_parse_stat();
 	test_find_live_task();
+	test_parse_syscall();
 	return check_done();
 }
