@@ -217,16 +217,41 @@ static int attach_cont(struct attach_thread *t, int sig)
  * be killed while t is held in the stop, t then runs on as if never
  * stopped: the time a thread carries our EINTR is the few microseconds
  * between its stop and this call (tests/integration/test_safety_release.py). */
-static void attach_fix_interrupted_call(struct attach *a, struct attach_thread *t)
+static bool attach_fix_interrupted_call(struct attach *a, struct attach_thread *t,
+					struct user_regs_struct *regs)
 {
-	struct user_regs_struct regs;
-
 	if (t->eintr_kept)
-		return; /* a signal's or a job-control stop's, still on its way
-			 * to user space (attach_cont): it stays */
-	if (ptrace_get_regs(t->tid, &regs) == 0 &&
-	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
+		return false; /* a signal's or a job-control stop's, still on its
+			       * way to user space (attach_cont): it stays */
+	if (ptrace_get_regs(t->tid, regs) == 0 &&
+	    ptrace_restart_interrupted_call(t->tid, regs) > 0) {
 		a->calls_restarted++;
+		return true;
+	}
+	return false;
+}
+
+/* Is a signal that stops the process (SIGSTOP, or SIGTSTP, SIGTTIN,
+ * SIGTTOU neither caught nor ignored) pending for thread tid?  From
+ * /proc/PID/task/TID/status: SigPnd, ShdPnd, SigCgt, SigIgn. */
+static bool attach_stop_signal_pending(pid_t pid, pid_t tid)
+{
+	static const char *const keys[] = { "\nSigPnd:", "\nShdPnd:", "\nSigIgn:", "\nSigCgt:" };
+	unsigned long long v[4] = { 0 }, stops;
+	char path[96], buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (procfs_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	for (size_t i = 0; i < 4; i++) {
+		const char *p = strstr(buf, keys[i]);
+
+		if (!p || sscanf(p + strlen(keys[i]), "%llx", &v[i]) != 1)
+			return false;
+	}
+	stops = (1ULL << (SIGTSTP - 1)) | (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1));
+	stops = (stops & ~(v[2] | v[3])) | (1ULL << (SIGSTOP - 1));
+	return ((v[0] | v[1]) & stops) != 0;
 }
 
 /* Is signal sig of process pid discarded, with no handler and no
@@ -332,6 +357,7 @@ static void attach_thread_reset(struct attach *a, struct attach_thread *t)
 static void attach_handle_status(struct attach *a, pid_t tid, int status)
 {
 	struct attach_thread *t = attach_find(a, tid);
+	struct user_regs_struct regs;
 	struct ptrace_stop st;
 
 	ptrace_classify(status, &st);
@@ -364,7 +390,16 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		 * or a SIGCONT that found the process running (it wakes every
 		 * seized thread): only those last two and our interrupt leave
 		 * a bare -EINTR here, and for both it is not the target's. */
-		attach_fix_interrupted_call(a, t);
+		if (attach_fix_interrupted_call(a, t, &regs) && a->releasing &&
+		    attach_stop_signal_pending(a->pid, tid)) {
+			/* A stop signal came with our interrupt and waits to
+			 * be taken after this stop: without us it would have
+			 * ended the call with EINTR, and once detached, the
+			 * stop it makes would not tell us to put it back
+			 * (attach_settle_foreign_stop does, while we trace). */
+			regs.rax = (unsigned long long)-EINTR;
+			ptrace_set_regs(tid, &regs);
+		}
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 		} else if (t->interrupt_pending) {
@@ -410,13 +445,36 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		/* The entry of its first system call since it was continued
 		 * with a kept EINTR (attach_cont): it has been back in user
 		 * space, the EINTR delivered.  The call has not started: a
-		 * stop here breaks nothing. */
+		 * stop here breaks nothing.  But a PTRACE_INTERRUPT of ours
+		 * sent before this trap was cleared by it, while the signal
+		 * wake-up it made stays pending: the call would fail with EINTR
+		 * at once.  So the interrupt is asked again before the thread
+		 * goes on (not after: it could be back in user space first),
+		 * and the stop it makes as the call fails undoes that EINTR
+		 * (attach_fix_interrupted_call). */
 		t->eintr_kept = false;
 		if (a->releasing) {
+			/* A wake-up only a tracer gets (our interrupt, which
+			 * this trap cleared, or a SIGCONT's notice, which the
+			 * detach drops) may have left a signal pending: the call
+			 * would fail with EINTR at once.  So the call is taken
+			 * back (skipped, and the thread put back on its syscall
+			 * instruction with the number in rax): detached, the
+			 * thread issues it afresh from user space, after the
+			 * kernel has found that nothing is pending. */
+			if (ptrace_get_regs(tid, &regs) == 0) {
+				regs.rax = regs.orig_rax;
+				regs.orig_rax = (unsigned long long)-1;
+				regs.rip -= 2;
+				ptrace_set_regs(tid, &regs);
+			}
 			attach_detach_now(a, t, 0);
+		} else if (t->interrupt_pending) {
+			if (ptrace_interrupt(tid) != 0)
+				t->interrupt_pending = false;
+			ptrace_cont(tid, 0);
 		} else {
 			ptrace_cont(tid, 0);
-			attach_reinterrupt(t);
 		}
 		return;
 	case PTRACE_KIND_CLONE: {

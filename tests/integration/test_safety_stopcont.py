@@ -21,8 +21,10 @@ user space used to see that EINTR as its own and set the call to restart
 one CPU with a thread of it that burns CPU (--spin 1), so a continued
 thread waits for the CPU while the sampler looks at it.  Before the fix:
 lost EINTRs in most runs (see the commit that added this test).
-After the run: TracerPid 0 everywhere and the target still makes its
-calls.
+Then RELEASE_PAIRS more rounds while short records (-seconds 0.05) of the
+target follow one another, each round after the record has seized every
+thread, so that rounds overlap releases: the same equality.  After each part: TracerPid 0 everywhere and the
+target still makes its calls.
 """
 
 import os
@@ -36,6 +38,7 @@ from test_safety_release import (KINDS, BLOCKED_NRS, blocked_tids, delta, eintr_
                                  tgkill, wait_traced)
 
 PAIRS = 40
+RELEASE_PAIRS = 40
 WAIT_S = 30.0
 ROUND_TIMEOUT = 20
 
@@ -125,8 +128,39 @@ def main(ctx):
               % (base, traced, ", ".join("%s %+d" % (k, traced[k] - base[k]) for k in KINDS
                                          if traced[k] != base[k])))
     ctx.check_target_healthy(target, "after the pairs")
+    part_release(ctx, fixtures, tids)
     for f in fixtures:
         f.kill()
+
+
+def part_release(ctx, fixtures, tids):
+    """Pairs while short records attach, sample and release, one after
+    the other: some pairs overlap an attach or a release."""
+    target, control = fixtures
+    before = {f.pid: eintr_counts(f, "before the release part") for f in fixtures}
+    bg, records = None, 0
+    for i in range(RELEASE_PAIRS):
+        if bg is None or not bg.alive():
+            if bg is not None:
+                ctx.expect_run(bg.wait(60), 0, "short record %d" % records)
+            records += 1
+            bg = ctx.start_pprobe(["-p", str(target.pid), "-seconds", "0.05", "-mode", "wall",
+                                   "-hz", "1000", "-o", ctx.new_output("stopcont-release")])
+            # No round while it seizes: a thread seized on its way back
+            # from a stop with its EINTR cannot be told from one our stop
+            # broke (README, "Not guaranteed").
+            harness.wait_for(lambda: not bg.alive() or all(
+                p != 0 for p in harness.tracer_pids(target.pid).values()), 20)
+        one_pair(fixtures, tids, i)
+    ctx.expect_run(bg.wait(60), 0, "short record %d" % records)
+    got = {f.pid: delta(before[f.pid], eintr_counts(f, "after the release part"))
+           for f in fixtures}
+    base, traced = got[control.pid], got[target.pid]
+    ctx.note("%d pairs across %d short records: EINTR per call without pprobe %s, with "
+             "pprobe %s" % (RELEASE_PAIRS, records, base, traced))
+    ctx.check(traced == base, "pairs across short records: expected the EINTR counts without "
+              "pprobe %s, got %s" % (base, traced))
+    ctx.check_target_healthy(target, "after the short records")
 
 
 if __name__ == "__main__":
