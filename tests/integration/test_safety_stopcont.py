@@ -20,7 +20,7 @@ user space used to see that EINTR as its own and set the call to restart
 (the EINTR was lost).  To widen that moment, the target's threads share
 one CPU with a thread of it that burns CPU (--spin 1), so a continued
 thread waits for the CPU while the sampler looks at it.  Before the fix:
-1 to 5 EINTRs of 200 lost in each of 7 runs out of 7; after: none.
+2 to 11 EINTRs of 200 lost in each of 10 runs out of 10; after: none.
 Then RELEASE_PAIRS more rounds while short records (-seconds 0.05) of the
 target follow one another, each round after the record has seized every
 thread, so that rounds overlap releases: the same equality.  After each part: TracerPid 0 everywhere and the
