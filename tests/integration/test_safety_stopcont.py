@@ -38,7 +38,7 @@ from test_safety_release import (KINDS, BLOCKED_NRS, blocked_tids, delta, eintr_
                                  tgkill, wait_traced)
 
 PAIRS = 40
-RELEASE_PAIRS = 40
+RELEASE_PAIRS = 24
 WAIT_S = 30.0
 ROUND_TIMEOUT = 20
 
