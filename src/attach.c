@@ -9,6 +9,12 @@
  * - A job-control stop (SIGSTOP...) produces PTRACE_EVENT_STOP with that
  *   signal; PTRACE_LISTEN leaves the thread stopped yet lets it report
  *   SIGCONT.  PTRACE_DETACH from such a stop puts it back in group-stop.
+ * - SIGCONT makes every seized thread report PTRACE_EVENT_STOP (SIGTRAP),
+ *   waking it from an interruptible sleep even if the process was not
+ *   stopped; a thread ending its group-stop reports the same stop with the
+ *   stop's EINTR in its registers, and keeps it until it is back in user
+ *   space.  PTRACE_SYSCALL from any stop makes the thread stop at the entry
+ *   of its next system call (reported as SIGTRAP|0x80 with TRACESYSGOOD).
  * - PTRACE_DETACH needs the thread in a ptrace-stop; a thread that cannot
  *   be stopped (uninterruptible sleep), or that release must not stop (a
  *   stop would break its call), is detached by the kernel when pprobe
@@ -193,21 +199,59 @@ static void attach_detach_now(struct attach *a, struct attach_thread *t, int sig
 	attach_mark_gone(a, t);
 }
 
+/* Let t run on from a stop, passing sig.  A thread that carries a kept
+ * EINTR (eintr_kept) is on its way back to user space with it: it is
+ * continued with PTRACE_SYSCALL, so that its next system call stops at
+ * the entry and tells us it got there (PTRACE_KIND_SYSCALL).  Until then
+ * every stop it reports still finds that EINTR in its registers, and a
+ * stop of ours must not take it for one it caused
+ * (tests/integration/test_safety_stopcont.py). */
+static int attach_cont(struct attach_thread *t, int sig)
+{
+	return t->eintr_kept ? ptrace_syscall(t->tid, sig) : ptrace_cont(t->tid, sig);
+}
+
 /* A stop of ours (PTRACE_INTERRUPT) broke t's blocked call with EINTR:
  * make the kernel restart it (ptrace.h), at once, the moment the stop is
  * seen and before anything else is done with the thread.  Should pprobe
  * be killed while t is held in the stop, t then runs on as if never
  * stopped: the time a thread carries our EINTR is the few microseconds
  * between its stop and this call (tests/integration/test_safety_release.py). */
-static void attach_fix_interrupted_call(struct attach *a, struct attach_thread *t)
+static bool attach_fix_interrupted_call(struct attach *a, struct attach_thread *t,
+					struct user_regs_struct *regs)
 {
-	struct user_regs_struct regs;
-
 	if (t->eintr_kept)
-		return; /* a signal's or a job-control stop's: it stays */
-	if (ptrace_get_regs(t->tid, &regs) == 0 &&
-	    ptrace_restart_interrupted_call(t->tid, &regs) > 0)
+		return false; /* a signal's or a job-control stop's, still on its
+			       * way to user space (attach_cont): it stays */
+	if (ptrace_get_regs(t->tid, regs) == 0 &&
+	    ptrace_restart_interrupted_call(t->tid, regs) > 0) {
 		a->calls_restarted++;
+		return true;
+	}
+	return false;
+}
+
+/* Is a signal that stops the process (SIGSTOP, or SIGTSTP, SIGTTIN,
+ * SIGTTOU neither caught nor ignored) pending for thread tid?  From
+ * /proc/PID/task/TID/status: SigPnd, ShdPnd, SigCgt, SigIgn. */
+static bool attach_stop_signal_pending(pid_t pid, pid_t tid)
+{
+	static const char *const keys[] = { "\nSigPnd:", "\nShdPnd:", "\nSigIgn:", "\nSigCgt:" };
+	unsigned long long v[4] = { 0 }, stops;
+	char path[96], buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (procfs_read_file(path, buf, sizeof(buf)) <= 0)
+		return false;
+	for (size_t i = 0; i < 4; i++) {
+		const char *p = strstr(buf, keys[i]);
+
+		if (!p || sscanf(p + strlen(keys[i]), "%llx", &v[i]) != 1)
+			return false;
+	}
+	stops = (1ULL << (SIGTSTP - 1)) | (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1));
+	stops = (stops & ~(v[2] | v[3])) | (1ULL << (SIGSTOP - 1));
+	return ((v[0] | v[1]) & stops) != 0;
 }
 
 /* Is signal sig of process pid discarded, with no handler and no
@@ -247,12 +291,13 @@ static bool attach_signal_ignored(pid_t pid, int sig)
  *   one; only a tracer makes the kernel queue it (sig_ignored() lets
  *   traced tasks see every signal), and then the call returns EINTR.
  * So an ignored signal's EINTR is turned into a restart at once, and any
- * other is kept: eintr_kept tells the next stop of ours, before the thread
- * is back in user space, that the EINTR it sees is not its own
- * (attach_fix_interrupted_call).  Exactly as without pprobe, in both
- * directions (tests/integration/test_safety_release.py, job control). */
-static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t, int sig,
-				       bool after_group_stop)
+ * other is kept: eintr_kept tells every later stop, until the thread has
+ * been back in user space (its next system call's entry, attach_cont),
+ * that the EINTR it sees is not ours (attach_fix_interrupted_call) nor an
+ * ignored signal's (the SIGCONT that ends a job-control stop is reported
+ * after the stop's EINTR).  Exactly as without pprobe, in both directions
+ * (tests/integration/test_safety_release.py, test_safety_stopcont.py). */
+static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t, int sig)
 {
 	struct user_regs_struct regs;
 	long nr;
@@ -272,12 +317,9 @@ static void attach_settle_foreign_stop(struct attach *a, struct attach_thread *t
 			t->eintr_kept = true;
 		return;
 	}
-	if ((long long)regs.rax != -EINTR)
+	if ((long long)regs.rax != -EINTR || t->eintr_kept)
 		return;
-	/* The SIGCONT that ended a job-control stop is reported right after
-	 * it, the stop's EINTR still in place: that EINTR stays. */
-	if (sig > 0 && sig != SIGSTOP && !(sig == SIGCONT && after_group_stop) &&
-	    attach_signal_ignored(a->pid, sig)) {
+	if (sig > 0 && sig != SIGSTOP && attach_signal_ignored(a->pid, sig)) {
 		if (ptrace_restart_interrupted_call(t->tid, &regs) > 0)
 			a->calls_restarted++;
 		return;
@@ -315,8 +357,8 @@ static void attach_thread_reset(struct attach *a, struct attach_thread *t)
 static void attach_handle_status(struct attach *a, pid_t tid, int status)
 {
 	struct attach_thread *t = attach_find(a, tid);
+	struct user_regs_struct regs;
 	struct ptrace_stop st;
-	bool after_group_stop;
 
 	ptrace_classify(status, &st);
 	if (!t) {
@@ -330,8 +372,6 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			return;
 		}
 	}
-	after_group_stop = t->after_group_stop;
-	t->after_group_stop = false;
 	switch (st.kind) {
 	case PTRACE_KIND_EXITED:
 		attach_mark_gone(a, t);
@@ -346,8 +386,20 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		t->in_group_stop = false;
 		/* Ours (asked for now, or late), or a new thread's first stop,
 		 * or the end of a group-stop (whose EINTR was settled when it
-		 * began): only our interrupt leaves a bare -EINTR here. */
-		attach_fix_interrupted_call(a, t);
+		 * began, and is kept until the thread is back in user space),
+		 * or a SIGCONT that found the process running (it wakes every
+		 * seized thread): only those last two and our interrupt leave
+		 * a bare -EINTR here, and for both it is not the target's. */
+		if (attach_fix_interrupted_call(a, t, &regs) && a->releasing &&
+		    attach_stop_signal_pending(a->pid, tid)) {
+			/* A stop signal came with our interrupt and waits to
+			 * be taken after this stop: without us it would have
+			 * ended the call with EINTR, and once detached, the
+			 * stop it makes would not tell us to put it back
+			 * (attach_settle_foreign_stop does, while we trace). */
+			regs.rax = (unsigned long long)-EINTR;
+			ptrace_set_regs(tid, &regs);
+		}
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 		} else if (t->interrupt_pending) {
@@ -357,16 +409,14 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 			/* A new thread's first stop, the end of a group-stop
 			 * (SIGCONT while listening), or the late stop of an
 			 * interrupt we gave up on: run on. */
-			t->after_group_stop = t->state == ATTACH_GROUP_STOPPED || t->eintr_kept;
-			t->eintr_kept = false; /* back to user space with it */
 			t->state = ATTACH_RUNNING;
-			ptrace_cont(tid, 0);
+			attach_cont(t, 0);
 		}
 		return;
 	case PTRACE_KIND_GROUP:
 		/* Someone stopped the process: stay stopped, as without us. */
 		t->in_group_stop = true;
-		attach_settle_foreign_stop(a, t, 0, false);
+		attach_settle_foreign_stop(a, t, 0);
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 			return;
@@ -383,19 +433,49 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		return;
 	case PTRACE_KIND_SIGNAL:
 		a->signals_passed++;
-		attach_settle_foreign_stop(a, t, st.sig, after_group_stop);
+		attach_settle_foreign_stop(a, t, st.sig);
 		if (a->releasing) {
 			attach_detach_now(a, t, st.sig);
 			return;
 		}
-		ptrace_cont(tid, st.sig);
+		attach_cont(t, st.sig);
 		attach_reinterrupt(t);
-		/* With no stop of ours to come, a thread given any signal but
-		 * a stop signal (whose group-stop follows) goes back to user
-		 * space, taking its EINTR along. */
-		if (!t->interrupt_pending && st.sig != SIGSTOP && st.sig != SIGTSTP &&
-		    st.sig != SIGTTIN && st.sig != SIGTTOU)
-			t->eintr_kept = false;
+		return;
+	case PTRACE_KIND_SYSCALL:
+		/* The entry of its first system call since it was continued
+		 * with a kept EINTR (attach_cont): it has been back in user
+		 * space, the EINTR delivered.  The call has not started: a
+		 * stop here breaks nothing.  But a PTRACE_INTERRUPT of ours
+		 * sent before this trap was cleared by it, while the signal
+		 * wake-up it made stays pending: the call would fail with EINTR
+		 * at once.  So the interrupt is asked again before the thread
+		 * goes on (not after: it could be back in user space first),
+		 * and the stop it makes as the call fails undoes that EINTR
+		 * (attach_fix_interrupted_call). */
+		t->eintr_kept = false;
+		if (a->releasing) {
+			/* A wake-up only a tracer gets (our interrupt, which
+			 * this trap cleared, or a SIGCONT's notice, which the
+			 * detach drops) may have left a signal pending: the call
+			 * would fail with EINTR at once.  So the call is taken
+			 * back (skipped, and the thread put back on its syscall
+			 * instruction with the number in rax): detached, the
+			 * thread issues it afresh from user space, after the
+			 * kernel has found that nothing is pending. */
+			if (ptrace_get_regs(tid, &regs) == 0) {
+				regs.rax = regs.orig_rax;
+				regs.orig_rax = (unsigned long long)-1;
+				regs.rip -= 2;
+				ptrace_set_regs(tid, &regs);
+			}
+			attach_detach_now(a, t, 0);
+		} else if (t->interrupt_pending) {
+			if (ptrace_interrupt(tid) != 0)
+				t->interrupt_pending = false;
+			ptrace_cont(tid, 0);
+		} else {
+			ptrace_cont(tid, 0);
+		}
 		return;
 	case PTRACE_KIND_CLONE: {
 		unsigned long msg = 0;
@@ -407,7 +487,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 		} else {
-			ptrace_cont(tid, 0);
+			attach_cont(t, 0);
 			attach_reinterrupt(t);
 		}
 		return;
@@ -434,7 +514,7 @@ static void attach_handle_status(struct attach *a, pid_t tid, int status)
 		if (a->releasing) {
 			attach_detach_now(a, t, 0);
 		} else {
-			ptrace_cont(tid, 0);
+			attach_cont(t, 0);
 			attach_reinterrupt(t);
 		}
 		return;
@@ -608,14 +688,8 @@ int attach_resume_thread(struct attach *a, struct attach_thread *t)
 		t->state = ATTACH_GROUP_STOPPED;
 		return ptrace_listen(t->tid);
 	}
-	/* Out of a stop where a job-control stop's EINTR was kept: the
-	 * SIGCONT reported next, if any, keeps it too (attach_settle_...). */
-	if (t->eintr_kept) {
-		t->after_group_stop = true;
-		t->eintr_kept = false;
-	}
 	t->state = ATTACH_RUNNING;
-	err = ptrace_cont(t->tid, 0);
+	err = attach_cont(t, 0);
 	if (err == -ESRCH)
 		attach_mark_gone(a, t);
 	return err;

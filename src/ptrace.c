@@ -31,8 +31,14 @@ void ptrace_classify(int status, struct ptrace_stop *out)
 	sig = WSTOPSIG(status);
 	switch (event) {
 	case 0:
-		/* With PTRACE_SEIZE a plain stop is always signal-delivery:
-		 * group-stops are reported as PTRACE_EVENT_STOP instead. */
+		/* PTRACE_O_TRACESYSGOOD marks a syscall stop with 0x80, which
+		 * no signal number has. */
+		if (sig == (SIGTRAP | 0x80)) {
+			out->kind = PTRACE_KIND_SYSCALL;
+			return;
+		}
+		/* With PTRACE_SEIZE a plain stop is otherwise always signal-
+		 * delivery: group-stops are reported as PTRACE_EVENT_STOP. */
 		out->kind = PTRACE_KIND_SIGNAL;
 		out->sig = sig;
 		return;
@@ -61,9 +67,12 @@ int ptrace_seize(pid_t tid)
 	/* TRACECLONE: the kernel seizes new threads for us, so none escapes
 	 * between two reads of /proc/PID/task.  TRACEEXEC: an exec is reported
 	 * (maps and per-thread state must be renewed).  Not TRACEFORK:
-	 * children are other processes and are left alone. */
+	 * children are other processes and are left alone.  TRACESYSGOOD:
+	 * the syscall stops ptrace_syscall asks for are told from a SIGTRAP
+	 * for the target. */
 	return ptrace_ret(ptrace(PTRACE_SEIZE, tid, 0L,
-				 (long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC)));
+				 (long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC |
+					PTRACE_O_TRACESYSGOOD)));
 }
 
 int ptrace_interrupt(pid_t tid)
@@ -74,6 +83,11 @@ int ptrace_interrupt(pid_t tid)
 int ptrace_cont(pid_t tid, int sig)
 {
 	return ptrace_ret(ptrace(PTRACE_CONT, tid, 0L, (long)sig));
+}
+
+int ptrace_syscall(pid_t tid, int sig)
+{
+	return ptrace_ret(ptrace(PTRACE_SYSCALL, tid, 0L, (long)sig));
 }
 
 int ptrace_listen(pid_t tid)

@@ -33,8 +33,8 @@ struct attach_thread {
 	bool interrupt_pending; /* PTRACE_INTERRUPT sent, its stop not seen yet */
 	bool in_group_stop;     /* job-control stopped: resume with LISTEN, not CONT */
 	bool eintr_kept;        /* its call's EINTR is a signal's or a job-control
-				 * stop's: not to be undone at our next stop */
-	bool after_group_stop;  /* its last stop was the end of a job-control stop */
+				 * stop's: not to be undone at a stop of ours
+				 * until its next system call (attach.c) */
 	int sched_fd;           /* /proc/PID/task/TID/schedstat, -1 until opened */
 	int stat_fd;            /* /proc/PID/task/TID/stat, -1 until (or unless) kept */
 	uint64_t last_cpu_ns;   /* on-CPU time at the last look */

@@ -18,6 +18,7 @@ enum ptrace_stop_kind {
 	PTRACE_KIND_CLONE,     /* PTRACE_EVENT_CLONE: a new thread */
 	PTRACE_KIND_EXEC,      /* PTRACE_EVENT_EXEC */
 	PTRACE_KIND_OTHER,     /* another event stop: just continue */
+	PTRACE_KIND_SYSCALL,   /* syscall-entry-stop (SIGTRAP|0x80), asked for with ptrace_syscall */
 };
 
 struct ptrace_stop {
@@ -32,6 +33,10 @@ void ptrace_classify(int status, struct ptrace_stop *out);
 int ptrace_seize(pid_t tid);
 int ptrace_interrupt(pid_t tid);
 int ptrace_cont(pid_t tid, int sig);
+/* PTRACE_SYSCALL: like ptrace_cont, and the thread stops once more at the
+ * entry of its next system call (PTRACE_KIND_SYSCALL), which tells that it
+ * has been back in user space since. */
+int ptrace_syscall(pid_t tid, int sig);
 int ptrace_listen(pid_t tid);
 int ptrace_detach(pid_t tid, int sig);
 int ptrace_get_regs(pid_t tid, struct user_regs_struct *regs);

@@ -27,6 +27,7 @@ set(PPROBE_SAFETY_TESTS
   safety_chroot 60
   safety_limits 240
   safety_release 240
+  safety_stopcont 60
   safety_fifo 180
   safety_execloop 300
   safety_plugins 120

@@ -175,14 +175,6 @@ def part_jobctl(ctx):
                                 "before": "SIGSTOP before the window, SIGCONT after",
                                 "winch": "SIGWINCH inside the window"}[r]
             got = jobctl_round(ctx, fixture, how, r)
-            if r == "inside" and got != base and all(got[k] <= base[k] for k in base):
-                # The open race of README's Safety section (issue #10, item 3):
-                # a stop and continue inside the window can still lose the
-                # EINTR the kernel gives without pprobe.  Losing one is
-                # reported; pprobe adding an EINTR fails as everywhere.
-                ctx.note("%s: KNOWN RACE, an EINTR lost: without pprobe %s, with %s"
-                         % (how, base, got))
-                continue
             ctx.check(got == base, "%s: expected the EINTR counts without pprobe %s, got %s"
                       % (how, base, got))
     fixture.kill()

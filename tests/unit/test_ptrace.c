@@ -46,6 +46,12 @@ int main(void)
 	s = classify(stopped(SIGSTOP, 0));
 	CHECK_EQ_INT(s.kind, PTRACE_KIND_SIGNAL);
 	CHECK_EQ_INT(s.sig, SIGSTOP);
+	/* A syscall-entry-stop (PTRACE_O_TRACESYSGOOD) is not a SIGTRAP for
+	 * the target; a plain SIGTRAP is. */
+	CHECK_EQ_INT(classify(stopped(SIGTRAP | 0x80, 0)).kind, PTRACE_KIND_SYSCALL);
+	s = classify(stopped(SIGTRAP, 0));
+	CHECK_EQ_INT(s.kind, PTRACE_KIND_SIGNAL);
+	CHECK_EQ_INT(s.sig, SIGTRAP);
 
 	/* PTRACE_EVENT_STOP: with SIGTRAP, our interrupt (or a new thread's
 	 * first stop); with a stop signal, a group-stop. */
