@@ -39,6 +39,10 @@
 #define SAMPLER_COLD_SHARE 4
 /* CPU mode: every cold thread is looked at within this many ticks. */
 #define SAMPLER_COLD_ROUNDS 64
+/* Wall mode: the first capture of every thread, before the window, may take
+ * this long; stops and signals are answered this often meanwhile. */
+#define SAMPLER_PRIME_NS 10000000000LL
+#define SAMPLER_PRIME_POLL_NS 5000000LL
 
 /* What wall mode remembers of a thread between ticks (attach_thread.user). */
 struct sampler_thread {
@@ -224,16 +228,6 @@ static void sampler_refresh_name(struct sampler *sp, struct attach_thread *t, in
 	if (sampler_read_stat(sp, t, buf, sizeof(buf)) > 0 &&
 	    procfs_parse_stat_comm(buf, t->name, sizeof(t->name)) == 0)
 		t->name_time_ns = now;
-}
-
-void sampler_prime(struct sampler *sp)
-{
-	struct attach *a = &sp->s->att;
-
-	if (sp->o->wall)
-		return; /* wall mode's first look is a sample */
-	for (size_t i = 0; i < a->n; i++)
-		sampler_look_cpu(sp, a->threads[i]);
 }
 
 static bool sampler_wants_tid(const struct sampler *sp, pid_t tid)
@@ -583,12 +577,13 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		st->skip = st->idle < SAMPLER_MAX_SKIP ? st->idle : SAMPLER_MAX_SKIP;
 	}
 	if ((ran || !st->valid) && sp->over_budget) {
-		/* This tick is out of time: no new stops, or the ticks fall
-		 * behind for every thread.  A known stack is reused once more. */
+		/* This tick is out of time: no new captures, or the ticks fall
+		 * behind for every thread.  The thread ran since its stack was
+		 * taken, so that stack is no sample of this tick: the tick is
+		 * lost for it, and counted (the summary says how many).  It
+		 * is among the first of the next tick. */
 		sp->stats.lost_late++;
-		if (!st->valid)
-			return 0;
-		ran = false;
+		return 0;
 	}
 	if (ran || !st->valid) {
 		err = sampler_wall_capture(sp, t, st);
@@ -696,6 +691,57 @@ static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t st
 	sp->cold_next = n ? i : 0;
 	sp->first = late ? first_late : first_hot < n ? (first_hot + 1) % n : 0;
 	return 0;
+}
+
+/* Wall mode: every thread's first capture, before the window.  In the
+ * window a tick may spend one period on captures, so a process with 10,000
+ * threads had a third of them sampled at all in a 2 s window under load
+ * (each first capture reads /proc, the stack and the lock word); here they
+ * cost the window nothing, and its ticks only check that each thread has
+ * not run since (its CPU time) and reuse the stack.  Stops and signals are
+ * answered between captures (attach_poll every SAMPLER_PRIME_POLL_NS), and
+ * the pass ends at SAMPLER_PRIME_NS, on a stop signal or the target's exit:
+ * threads not reached are captured by the ticks, as before. */
+static void sampler_prime_wall(struct sampler *sp)
+{
+	struct attach *a = &sp->s->att;
+	int64_t start = timeutil_mono_ns(), polled = start;
+	size_t n = a->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct attach_thread *t = a->threads[i];
+		struct sampler_thread *st = t->user;
+		int64_t now = timeutil_mono_ns();
+
+		if (now - polled > SAMPLER_PRIME_POLL_NS) {
+			attach_poll(a, 0);
+			polled = now;
+		}
+		if (a->stop_signal || a->target_exited || now - start > SAMPLER_PRIME_NS)
+			break;
+		if (sampler_skips(sp, t))
+			continue;
+		if (!st && !(st = t->user = calloc(1, sizeof(*st))))
+			break;
+		/* The CPU time first: a thread that runs after it is captured
+		 * again at the first tick. */
+		sampler_look_cpu(sp, t);
+		if (sampler_wall_capture(sp, t, st) == 0)
+			sampler_refresh_name(sp, t, now);
+	}
+	attach_poll(a, 0);
+}
+
+void sampler_prime(struct sampler *sp)
+{
+	struct attach *a = &sp->s->att;
+
+	if (sp->o->wall) {
+		sampler_prime_wall(sp);
+		return;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		sampler_look_cpu(sp, a->threads[i]);
 }
 
 int sampler_tick(struct sampler *sp, int64_t now)
