@@ -157,14 +157,15 @@ static int64_t record_jitter(struct record *r, int64_t base, int64_t period)
  * up).  A tick whose deadline passed while the previous one ran, or while
  * pprobe waited for a CPU, is skipped, not bunched, and counted: every tick
  * due in the window is either taken or in late_ticks, which the summary
- * reports (wall mode's totals fall short of threads x window by exactly
- * those, and the threads a tick lost). */
+ * reports.  In wall mode the next tick taken stands for the ones skipped
+ * (sampler.span): a thread's samples add up to the window. */
 static int record_loop(struct record *r)
 {
 	int64_t period = 1000000000LL / r->o->hz;
 	int64_t base = r->start_ns + period;
 	int64_t next = record_jitter(r, base, period);
 	struct attach *a = &r->s.att;
+	uint64_t late_seen = 0;
 	int64_t now;
 	int err;
 
@@ -178,6 +179,8 @@ static int record_loop(struct record *r)
 			attach_poll(a, until - now);
 			continue;
 		}
+		r->sp.span = 1 + r->late_ticks - late_seen;
+		late_seen = r->late_ticks;
 		err = sampler_tick(&r->sp, now);
 		if (err)
 			return err;
@@ -205,15 +208,17 @@ static int record_loop(struct record *r)
 /* Wall mode: what the window holds and what it misses, one line for the
  * summary and the profile's comments.  Each tick due either was taken or
  * was late; each thread at each tick taken either has a sample or is
- * lost, for the reason given, so a thread present all window has
- * (ticks taken - its lost) samples of one period each. */
+ * lost, for the reason given, so a thread present all window has (ticks
+ * taken - its lost) samples, whose wall time adds up to the ticks due:
+ * the late and lost ones go to its next sample. */
 static void record_format_wall(struct record *r, char *buf, size_t len)
 {
 	const struct sampler_stats *s = &r->sp.stats;
 
 	snprintf(buf, len, "wall: %" PRIu64 " of %" PRIu64 " ticks taken in %.2f s (%" PRIu64
 		 " late: pprobe fell behind); %" PRIu64 " thread samples, %" PRIu64
-		 " lost (tick out of time %" PRIu64 ", not stopping %" PRIu64 ", exited %" PRIu64 ")",
+		 " lost (tick out of time %" PRIu64 ", not stopping %" PRIu64 ", exited %" PRIu64
+		 "); a late or lost tick's time is given to the thread's next sample",
 		 r->sp.ticks, r->sp.ticks + r->late_ticks, (double)r->window_ns / 1e9,
 		 r->late_ticks, s->samples, s->lost_late + s->lost_timeout + s->lost_gone,
 		 s->lost_late, s->lost_timeout, s->lost_gone);
@@ -314,7 +319,7 @@ static int record_write(struct record *r, enum record_format fmt, struct outfile
 	profile_set_time(r->prof, r->wall_start_ns,
 			 r->window_ns ? r->window_ns : timeutil_mono_ns() - r->start_ns);
 	if (r->o->wall && !r->use_perf) {
-		char line[256];
+		char line[384];
 
 		record_format_wall(r, line, sizeof(line));
 		err = profile_add_comment(r->prof, line);

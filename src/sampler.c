@@ -57,6 +57,7 @@ struct sampler_thread {
 	size_t nk;
 	unsigned idle;    /* looks in a row that found it had not run */
 	unsigned skip;    /* ticks left before its CPU time is read again */
+	uint64_t owed;    /* ticks its next sample stands for */
 	size_t sample;    /* profile sample of the last capture, when sample_ok */
 	bool sample_ok;
 	bool blocked;     /* captured asleep in a system call ... */
@@ -94,6 +95,7 @@ int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
 	sp->s = s;
 	sp->st = st;
 	sp->period_ns = 1000000000LL / o->hz;
+	sp->span = 1;
 	sp->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (size_t)rl.rlim_cur : 1024;
 	s->att.user_free = sampler_thread_free;
 	sp->pcs = calloc((size_t)o->max_depth, sizeof(*sp->pcs));
@@ -566,6 +568,11 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 	 * look (at most SAMPLER_MAX_SKIP).  A thousand sleeping threads then
 	 * cost a few hundred reads a second instead of a hundred thousand; a
 	 * thread that wakes is seen within that many ticks. */
+	/* The ticks this thread's next sample stands for: this one, the
+	 * ones due before it that pprobe was too late to take (sp->span),
+	 * and the ones lost for it (below), so its wall time adds up to the
+	 * window, as perf weights a sample by the period it closes. */
+	st->owed += sp->span;
 	if (st->valid && st->skip > 0) {
 		st->skip--;
 		ran = false;
@@ -600,7 +607,8 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		sp->stats.reused++;
 	}
 	values[0] = 1;
-	values[1] = sp->period_ns;
+	values[1] = sp->period_ns * (int64_t)st->owed;
+	st->owed = 0;
 	labels[nl++] = (struct profile_label_in){ .key = "thread", .str = t->name };
 	labels[nl++] = (struct profile_label_in){ .key = "tid", .num = t->tid };
 	labels[nl++] = (struct profile_label_in){ .key = "state", .str = st->state };
@@ -726,10 +734,13 @@ static void sampler_prime_wall(struct sampler *sp)
 		/* The CPU time first: a thread that runs after it is captured
 		 * again at the first tick. */
 		sampler_look_cpu(sp, t);
-		if (sampler_wall_capture(sp, t, st) == 0)
+		if (sampler_wall_capture(sp, t, st) == 0) {
 			sampler_refresh_name(sp, t, now);
+			sp->stats.primed++;
+		}
 	}
 	attach_poll(a, 0);
+	sp->stats.prime_ns = timeutil_mono_ns() - start;
 }
 
 void sampler_prime(struct sampler *sp)
@@ -785,7 +796,7 @@ static int sampler_cmp_i64(const void *a, const void *b)
 void sampler_format_stats(struct sampler *sp, char *buf, size_t len)
 {
 	struct sampler_stats *s = &sp->stats;
-	char med[32] = "-", p99[32] = "-", tot[32];
+	char med[32] = "-", p99[32] = "-", tot[32], prime[32];
 
 	if (s->n) {
 		qsort(s->stop_ns, s->n, sizeof(*s->stop_ns), sampler_cmp_i64);
@@ -793,12 +804,16 @@ void sampler_format_stats(struct sampler *sp, char *buf, size_t len)
 		timeutil_format_duration(s->stop_ns[(s->n * 99) / 100], p99, sizeof(p99));
 	}
 	timeutil_format_duration(s->total_stop_ns, tot, sizeof(tot));
+	timeutil_format_duration(s->prime_ns, prime, sizeof(prime));
 	snprintf(buf, len,
 		 "stopped threads %zu times: median %s, p99 %s, total %s; %" PRIu64 " samples (%" PRIu64
 		 " reused, %" PRIu64 " captured without stopping), %" PRIu64 " lost (blocked %" PRIu64
 		 ", not stopping %" PRIu64 ", exited %" PRIu64 ", tick out of time %" PRIu64
-		 "); %" PRIu64 " ticks",
+		 "); %" PRIu64 " ticks%s%" PRIu64 "%s%s",
 		 s->n, med, p99, tot, s->samples, s->reused, s->passive,
 		 s->lost_blocked + s->lost_timeout + s->lost_gone + s->lost_late, s->lost_blocked,
-		 s->lost_timeout, s->lost_gone, s->lost_late, sp->ticks);
+		 s->lost_timeout, s->lost_gone, s->lost_late, sp->ticks,
+		 sp->o->wall ? "; " : "", sp->o->wall ? s->primed : 0,
+		 sp->o->wall ? " threads captured before the window in " : "",
+		 sp->o->wall ? prime : "");
 }
