@@ -41,7 +41,7 @@
 #define SAMPLER_COLD_ROUNDS 64
 /* Wall mode: the first capture of every thread, before the window, may take
  * this long; stops and signals are answered this often meanwhile. */
-#define SAMPLER_PRIME_NS 10000000000LL
+#define SAMPLER_PRIME_NS 30000000000LL
 #define SAMPLER_PRIME_POLL_NS 5000000LL
 
 /* What wall mode remembers of a thread between ticks (attach_thread.user). */

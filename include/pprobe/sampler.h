@@ -72,7 +72,7 @@ void sampler_fini(struct sampler *sp);
 int sampler_setup_profile(struct profile *p, const struct options *o);
 
 /* Take a first look at every thread's CPU time (the window starts now);
- * in wall mode also capture every thread's stack (for at most 10 s), so the
+ * in wall mode also capture every thread's stack (for at most 30 s), so the
  * window's ticks find most threads captured and unchanged. */
 void sampler_prime(struct sampler *sp);
 
