@@ -48,11 +48,12 @@ struct record {
 	bool use_perf;
 	bool perf_exclude_kernel;
 	uint64_t rng;
-	uint64_t late_ticks;
+	uint64_t late_ticks;          /* ticks due in the window but not taken */
 	int64_t cpu_start_ns, cpu_ns; /* the process's CPU time; cpu_ns: in
 					 the window, -1 unknown (trust.h) */
 	size_t threads_start;         /* threads traced as the window began */
 	int64_t start_ns, end_ns, wall_start_ns;
+	int64_t window_ns; /* how long the window lasted */
 	int64_t last_status_ns;
 	bool status_shown;
 	bool tty;
@@ -136,8 +137,10 @@ static int record_loop_perf(struct record *r)
 	for (;;) {
 		int64_t now = timeutil_mono_ns();
 
-		if (a->stop_signal || a->target_exited || now >= r->end_ns)
+		if (a->stop_signal || a->target_exited || now >= r->end_ns) {
+			r->window_ns = (now < r->end_ns ? now : r->end_ns) - r->start_ns;
 			break;
+		}
 		attach_poll(a, r->end_ns - now < r->ps.poll_ns ? r->end_ns - now : r->ps.poll_ns);
 		err = perfsample_sync(&r->ps);
 		if (!err)
@@ -151,18 +154,32 @@ static int record_loop_perf(struct record *r)
 	return perfsample_drain(&r->ps);
 }
 
-/* The sampling window: ticks at absolute deadlines with random jitter of
- * up to +-25% of the period, so periodic work does not alias with us. */
+/* The deadline of the tick due at base: up to +-25% of the period of
+ * random jitter, so periodic work does not alias with us. */
+static int64_t record_jitter(struct record *r, int64_t base, int64_t period)
+{
+	return base + (int64_t)(record_rand(r) % (uint64_t)(period / 2 + 1)) - period / 4;
+}
+
+/* The sampling window: one tick due every period, at base deadlines
+ * start + k * period (each jittered on its own, so the jitter does not add
+ * up).  A tick whose deadline passed while the previous one ran, or while
+ * pprobe waited for a CPU, is skipped, not bunched, and counted: every tick
+ * due in the window is either taken or in late_ticks, which the summary
+ * reports.  In wall mode the next tick taken stands for the ones skipped
+ * (sampler.span): a thread's samples add up to the window. */
 static int record_loop(struct record *r)
 {
 	int64_t period = 1000000000LL / r->o->hz;
-	int64_t next = r->start_ns + period;
+	int64_t base = r->start_ns + period;
+	int64_t next = record_jitter(r, base, period);
 	struct attach *a = &r->s.att;
+	uint64_t late_seen = 0;
+	int64_t now;
 	int err;
 
 	for (;;) {
-		int64_t now = timeutil_mono_ns();
-
+		now = timeutil_mono_ns();
 		if (a->stop_signal || a->target_exited || now >= r->end_ns)
 			break;
 		if (now < next) {
@@ -171,19 +188,49 @@ static int record_loop(struct record *r)
 			attach_poll(a, until - now);
 			continue;
 		}
+		r->sp.span = 1 + r->late_ticks - late_seen;
+		late_seen = r->late_ticks;
 		err = sampler_tick(&r->sp, now);
 		if (err)
 			return err;
 		record_status(r, now, false);
-		next += period + (int64_t)(record_rand(r) % (uint64_t)(period / 2 + 1)) - period / 4;
-		if (next < now) {
-			/* Fell behind (a slow tick): skip, do not burst. */
+		base += period;
+		next = record_jitter(r, base, period);
+		now = timeutil_mono_ns();
+		while (next < now && next < r->end_ns) {
 			r->late_ticks++;
-			next = now + period;
+			base += period;
+			next = record_jitter(r, base, period);
 		}
+	}
+	/* Due before the window ended but not taken: the loop was late. */
+	r->window_ns = (now < r->end_ns ? now : r->end_ns) - r->start_ns;
+	while (next < r->start_ns + r->window_ns) {
+		r->late_ticks++;
+		base += period;
+		next = record_jitter(r, base, period);
 	}
 	record_status(r, timeutil_mono_ns(), true);
 	return 0;
+}
+
+/* Wall mode: what the window holds and what it misses, one line for the
+ * summary and the profile's comments.  Each tick due either was taken or
+ * was late; each thread at each tick taken either has a sample or is
+ * lost, for the reason given, so a thread present all window has (ticks
+ * taken - its lost) samples, whose wall time adds up to the ticks due:
+ * the late and lost ones go to its next sample. */
+static void record_format_wall(struct record *r, char *buf, size_t len)
+{
+	const struct sampler_stats *s = &r->sp.stats;
+
+	snprintf(buf, len, "wall: %" PRIu64 " of %" PRIu64 " ticks taken in %.2f s (%" PRIu64
+		 " late: pprobe fell behind); %" PRIu64 " thread samples, %" PRIu64
+		 " lost (tick out of time %" PRIu64 ", not stopping %" PRIu64 ", exited %" PRIu64
+		 "); a late or lost tick's time is given to the thread's next sample",
+		 r->sp.ticks, r->sp.ticks + r->late_ticks, (double)r->window_ns / 1e9,
+		 r->late_ticks, s->samples, s->lost_late + s->lost_timeout + s->lost_gone,
+		 s->lost_late, s->lost_timeout, s->lost_gone);
 }
 
 /* After the window, every thread let go: fetch the debug info that the
@@ -277,7 +324,18 @@ static int record_write(struct record *r, enum record_format fmt, struct outfile
 {
 	int err;
 
-	profile_set_time(r->prof, r->wall_start_ns, timeutil_mono_ns() - r->start_ns);
+	/* The window's length, not the time until now: the release and a
+	 * debuginfod fetch came after it. */
+	profile_set_time(r->prof, r->wall_start_ns,
+			 r->window_ns ? r->window_ns : timeutil_mono_ns() - r->start_ns);
+	if (r->o->wall && !r->use_perf) {
+		char line[384];
+
+		record_format_wall(r, line, sizeof(line));
+		err = profile_add_comment(r->prof, line);
+		if (err)
+			return err;
+	}
 	err = fmt == RECORD_FMT_PPROF ? pprof_write_fd(r->prof, of->fd) :
 					record_write_text(r, fmt, of->fd);
 	if (err)
@@ -369,6 +427,10 @@ static void record_report(struct record *r, const char *path, enum record_format
 		fprintf(stderr, "pprobe: %" PRIu64 " stacks truncated, %" PRIu64
 			" addresses without symbols\n", r->st.samples_truncated,
 			r->st.frames_unsymbolized);
+	if (!r->o->quiet && r->o->wall) {
+		record_format_wall(r, line, sizeof(line));
+		fprintf(stderr, "pprobe: %s\n", line);
+	}
 	if (!r->o->quiet && !r->o->wall)
 		fprintf(stderr, "pprobe: CPU samples from %s\n",
 			r->use_perf ? "perf events (kernel timer, threads not stopped)"

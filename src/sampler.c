@@ -39,6 +39,10 @@
 #define SAMPLER_COLD_SHARE 4
 /* CPU mode: every cold thread is looked at within this many ticks. */
 #define SAMPLER_COLD_ROUNDS 64
+/* Wall mode: the first capture of every thread, before the window, may take
+ * this long; stops and signals are answered this often meanwhile. */
+#define SAMPLER_PRIME_NS 30000000000LL
+#define SAMPLER_PRIME_POLL_NS 5000000LL
 
 /* What wall mode remembers of a thread between ticks (attach_thread.user). */
 struct sampler_thread {
@@ -53,6 +57,7 @@ struct sampler_thread {
 	size_t nk;
 	unsigned idle;    /* looks in a row that found it had not run */
 	unsigned skip;    /* ticks left before its CPU time is read again */
+	uint64_t owed;    /* ticks its next sample stands for */
 	size_t sample;    /* profile sample of the last capture, when sample_ok */
 	bool sample_ok;
 	bool blocked;     /* captured asleep in a system call ... */
@@ -90,6 +95,7 @@ int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
 	sp->s = s;
 	sp->st = st;
 	sp->period_ns = 1000000000LL / o->hz;
+	sp->span = 1;
 	sp->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (size_t)rl.rlim_cur : 1024;
 	s->att.user_free = sampler_thread_free;
 	sp->pcs = calloc((size_t)o->max_depth, sizeof(*sp->pcs));
@@ -224,16 +230,6 @@ static void sampler_refresh_name(struct sampler *sp, struct attach_thread *t, in
 	if (sampler_read_stat(sp, t, buf, sizeof(buf)) > 0 &&
 	    procfs_parse_stat_comm(buf, t->name, sizeof(t->name)) == 0)
 		t->name_time_ns = now;
-}
-
-void sampler_prime(struct sampler *sp)
-{
-	struct attach *a = &sp->s->att;
-
-	if (sp->o->wall)
-		return; /* wall mode's first look is a sample */
-	for (size_t i = 0; i < a->n; i++)
-		sampler_look_cpu(sp, a->threads[i]);
 }
 
 static bool sampler_wants_tid(const struct sampler *sp, pid_t tid)
@@ -572,6 +568,11 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 	 * look (at most SAMPLER_MAX_SKIP).  A thousand sleeping threads then
 	 * cost a few hundred reads a second instead of a hundred thousand; a
 	 * thread that wakes is seen within that many ticks. */
+	/* The ticks this thread's next sample stands for: this one, the
+	 * ones due before it that pprobe was too late to take (sp->span),
+	 * and the ones lost for it (below), so its wall time adds up to the
+	 * window, as perf weights a sample by the period it closes. */
+	st->owed += sp->span;
 	if (st->valid && st->skip > 0) {
 		st->skip--;
 		ran = false;
@@ -583,12 +584,13 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		st->skip = st->idle < SAMPLER_MAX_SKIP ? st->idle : SAMPLER_MAX_SKIP;
 	}
 	if ((ran || !st->valid) && sp->over_budget) {
-		/* This tick is out of time: no new stops, or the ticks fall
-		 * behind for every thread.  A known stack is reused once more. */
+		/* This tick is out of time: no new captures, or the ticks fall
+		 * behind for every thread.  The thread ran since its stack was
+		 * taken, so that stack is no sample of this tick: the tick is
+		 * lost for it, and counted (the summary says how many).  It
+		 * is among the first of the next tick. */
 		sp->stats.lost_late++;
-		if (!st->valid)
-			return 0;
-		ran = false;
+		return 0;
 	}
 	if (ran || !st->valid) {
 		err = sampler_wall_capture(sp, t, st);
@@ -605,7 +607,8 @@ static int sampler_wall_thread(struct sampler *sp, struct attach_thread *t, int6
 		sp->stats.reused++;
 	}
 	values[0] = 1;
-	values[1] = sp->period_ns;
+	values[1] = sp->period_ns * (int64_t)st->owed;
+	st->owed = 0;
 	labels[nl++] = (struct profile_label_in){ .key = "thread", .str = t->name };
 	labels[nl++] = (struct profile_label_in){ .key = "tid", .num = t->tid };
 	labels[nl++] = (struct profile_label_in){ .key = "state", .str = st->state };
@@ -698,6 +701,60 @@ static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t st
 	return 0;
 }
 
+/* Wall mode: every thread's first capture, before the window.  In the
+ * window a tick may spend one period on captures, so a process with 10,000
+ * threads had a third of them sampled at all in a 2 s window under load
+ * (each first capture reads /proc, the stack and the lock word); here they
+ * cost the window nothing, and its ticks only check that each thread has
+ * not run since (its CPU time) and reuse the stack.  Stops and signals are
+ * answered between captures (attach_poll every SAMPLER_PRIME_POLL_NS), and
+ * the pass ends at SAMPLER_PRIME_NS, on a stop signal or the target's exit:
+ * threads not reached are captured by the ticks, as before. */
+static void sampler_prime_wall(struct sampler *sp)
+{
+	struct attach *a = &sp->s->att;
+	int64_t start = timeutil_mono_ns(), polled = start;
+	size_t n = a->n;
+
+	for (size_t i = 0; i < n; i++) {
+		struct attach_thread *t = a->threads[i];
+		struct sampler_thread *st = t->user;
+		int64_t now = timeutil_mono_ns();
+
+		if (now - polled > SAMPLER_PRIME_POLL_NS) {
+			attach_poll(a, 0);
+			polled = now;
+		}
+		if (a->stop_signal || a->target_exited || now - start > SAMPLER_PRIME_NS)
+			break;
+		if (sampler_skips(sp, t))
+			continue;
+		if (!st && !(st = t->user = calloc(1, sizeof(*st))))
+			break;
+		/* The CPU time first: a thread that runs after it is captured
+		 * again at the first tick. */
+		sampler_look_cpu(sp, t);
+		if (sampler_wall_capture(sp, t, st) == 0) {
+			sampler_refresh_name(sp, t, now);
+			sp->stats.primed++;
+		}
+	}
+	attach_poll(a, 0);
+	sp->stats.prime_ns = timeutil_mono_ns() - start;
+}
+
+void sampler_prime(struct sampler *sp)
+{
+	struct attach *a = &sp->s->att;
+
+	if (sp->o->wall) {
+		sampler_prime_wall(sp);
+		return;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		sampler_look_cpu(sp, a->threads[i]);
+}
+
 int sampler_tick(struct sampler *sp, int64_t now)
 {
 	struct attach *a = &sp->s->att;
@@ -739,7 +796,7 @@ static int sampler_cmp_i64(const void *a, const void *b)
 void sampler_format_stats(struct sampler *sp, char *buf, size_t len)
 {
 	struct sampler_stats *s = &sp->stats;
-	char med[32] = "-", p99[32] = "-", tot[32];
+	char med[32] = "-", p99[32] = "-", tot[32], prime[32];
 
 	if (s->n) {
 		qsort(s->stop_ns, s->n, sizeof(*s->stop_ns), sampler_cmp_i64);
@@ -747,12 +804,16 @@ void sampler_format_stats(struct sampler *sp, char *buf, size_t len)
 		timeutil_format_duration(s->stop_ns[(s->n * 99) / 100], p99, sizeof(p99));
 	}
 	timeutil_format_duration(s->total_stop_ns, tot, sizeof(tot));
+	timeutil_format_duration(s->prime_ns, prime, sizeof(prime));
 	snprintf(buf, len,
 		 "stopped threads %zu times: median %s, p99 %s, total %s; %" PRIu64 " samples (%" PRIu64
 		 " reused, %" PRIu64 " captured without stopping), %" PRIu64 " lost (blocked %" PRIu64
 		 ", not stopping %" PRIu64 ", exited %" PRIu64 ", tick out of time %" PRIu64
-		 "); %" PRIu64 " ticks",
+		 "); %" PRIu64 " ticks%s%" PRIu64 "%s%s",
 		 s->n, med, p99, tot, s->samples, s->reused, s->passive,
 		 s->lost_blocked + s->lost_timeout + s->lost_gone + s->lost_late, s->lost_blocked,
-		 s->lost_timeout, s->lost_gone, s->lost_late, sp->ticks);
+		 s->lost_timeout, s->lost_gone, s->lost_late, sp->ticks,
+		 sp->o->wall ? "; " : "", sp->o->wall ? s->primed : 0,
+		 sp->o->wall ? " threads captured before the window in " : "",
+		 sp->o->wall ? prime : "");
 }

@@ -7,7 +7,9 @@
  * costs O(running + a bounded slice), not a read of every thread.
  *
  * Wall mode: every thread is sampled every tick, running or not, value the
- * tick period, with labels state, syscall and wait.  A thread whose CPU time
+ * tick period (times the ticks it stands for: ticks due but not taken, and
+ * ticks lost for the thread, go to its next sample), with labels state,
+ * syscall and wait.  A thread whose CPU time
  * did not change since its last sample has not run: its previous stack and
  * labels are reused without stopping it, so a thousand sleeping threads
  * are not woken a thousand times a tick; a thread idle for n looks in a row
@@ -38,6 +40,8 @@ struct sampler_stats {
 	int64_t max_stop_ns; /* the longest: no thread waited longer for a sample */
 	uint64_t samples, reused, passive;
 	uint64_t lost_blocked, lost_timeout, lost_gone, lost_late;
+	uint64_t primed;  /* wall mode: threads captured before the window */
+	int64_t prime_ns; /* ... in this long */
 };
 
 struct sampler {
@@ -55,6 +59,9 @@ struct sampler {
 			 its turn to be stopped */
 	size_t cold_next; /* CPU mode: where the next slice of idle threads starts */
 	uint64_t ticks;   /* ticks so far */
+	uint64_t span;    /* wall mode: ticks due the next tick stands for, 1 and
+			     those due before it that were not taken (the
+			     caller sets it; 1 unless it does) */
 };
 
 int sampler_init(struct sampler *sp, const struct options *o, struct session *s,
@@ -64,7 +71,9 @@ void sampler_fini(struct sampler *sp);
 /* Sample types, period and default type of the profile for o's mode. */
 int sampler_setup_profile(struct profile *p, const struct options *o);
 
-/* Take a first look at every thread's CPU time (the window starts now). */
+/* Take a first look at every thread's CPU time (the window starts now);
+ * in wall mode also capture every thread's stack (for at most 30 s), so the
+ * window's ticks find most threads captured and unchanged. */
 void sampler_prime(struct sampler *sp);
 
 /* One tick: sample the threads the mode asks for. */
