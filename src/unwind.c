@@ -71,8 +71,12 @@ struct unwind {
 /* Without symbols, a direct call's target counts as this function's start
  * if it lies at most this far below the pc. */
 #define UNWIND_SCAN_FUNC_MAX (64u << 10)
-/* How much of a function's start is searched for its frame-pointer setup. */
-#define UNWIND_PROLOGUE_BYTES 48
+/* How much of a function's start is searched for its frame-pointer setup:
+ * GCC and Go set it up in the first few instructions; V8's builtins
+ * (Builtins_InterpreterEntryTrampoline: at +0x6e) after checks of their
+ * arguments.  Only the bytes before the pc count: a setup further on has
+ * not run yet. */
+#define UNWIND_PROLOGUE_BYTES 256
 
 /* How far above sp a frame record (saved rbp, then return address) is
  * looked for when rbp is unknown: a frame with a few KiB of locals, or an
@@ -540,11 +544,17 @@ static bool unwind_restart(struct unwind_call *c, unw_cursor_t *cur, uint64_t re
  * point into the copied stack above sp. */
 static bool unwind_fp_step(struct unwind_call *c, unw_cursor_t *cur, uint64_t sp)
 {
+	const struct maps_entry *e;
 	unw_word_t rbp;
 	uint64_t ret, saved_rbp;
 
 	if (unw_get_reg(cur, UNW_X86_64_RBP, &rbp) < 0 || rbp < sp || (rbp & 7) ||
 	    !unwind_stack_word(c->s, rbp, &saved_rbp) || !unwind_stack_word(c->s, rbp + 8, &ret))
+		return false;
+	/* rbp may be some other frame's or data: the return address must be
+	 * code, else the caller tries the scan. */
+	e = maps_find(c->u->maps, ret);
+	if (!e || !maps_is_exec(e))
 		return false;
 	return unwind_restart(c, cur, ret, rbp + 16, true, saved_rbp);
 }
@@ -594,22 +604,23 @@ static bool unwind_function_start(struct unwind *u, uint64_t ip, uint64_t *start
 	return true;
 }
 
-/* Does the function at start set up a frame pointer in its prologue:
- * rbp made from rsp, by "mov %rsp,%rbp" (GCC: after push %rbp) or "lea
- * disp(%rsp),%rbp" (Go: after sub and a store of rbp)?  Go puts it after
- * its stack-bound check, so the first bytes are searched. */
-static bool unwind_sets_frame_pointer(struct unwind *u, uint64_t start)
+/* Has the function at start set up a frame pointer before ip: rbp made
+ * from rsp, by "mov %rsp,%rbp" (GCC: after push %rbp; V8's builtins and
+ * JIT code: after checks) or "lea disp(%rsp),%rbp" (Go: after sub and a
+ * store of rbp)?  Go and V8 put it after checks, so the first bytes up to
+ * ip are searched. */
+static bool unwind_sets_frame_pointer(struct unwind *u, uint64_t start, uint64_t ip)
 {
 	static const unsigned char mov[3] = { 0x48, 0x89, 0xe5 };
 	static const unsigned char lea8[4] = { 0x48, 0x8d, 0x6c, 0x24 };
 	static const unsigned char lea32[4] = { 0x48, 0x8d, 0xac, 0x24 };
 	unsigned char code[UNWIND_PROLOGUE_BYTES];
+	size_t len = ip > start && ip - start < sizeof(code) ? (size_t)(ip - start) : sizeof(code);
 
-	if (maps_read_code(u->maps, start, code, sizeof(code)) != 0)
+	if (ip <= start || maps_read_code(u->maps, start, code, len) != 0)
 		return false;
-	return memmem(code, sizeof(code), mov, sizeof(mov)) ||
-	       memmem(code, sizeof(code), lea8, sizeof(lea8)) ||
-	       memmem(code, sizeof(code), lea32, sizeof(lea32));
+	return memmem(code, len, mov, sizeof(mov)) || memmem(code, len, lea8, sizeof(lea8)) ||
+	       memmem(code, len, lea32, sizeof(lea32));
 }
 
 /* Is the code at addr a jump through memory, as a PLT entry is ("jmp
@@ -715,7 +726,7 @@ static enum unwind_how unwind_nocfi_step(struct unwind_call *c, unw_cursor_t *cu
 		return unwind_leaf_step(c, cur) ? UNWIND_HOW_LEAF :
 		       unwind_scan_step(c, cur, ip, sp, have_start, start) ? UNWIND_HOW_SCAN :
 		       UNWIND_HOW_REGS;
-	if (have_start && !unwind_sets_frame_pointer(c->u, start))
+	if (have_start && !unwind_sets_frame_pointer(c->u, start, ip))
 		return unwind_scan_step(c, cur, ip, sp, have_start, start) ? UNWIND_HOW_SCAN :
 		       fp_ok && unwind_fp_step(c, cur, sp) ? UNWIND_HOW_FP : UNWIND_HOW_REGS;
 	return fp_ok && unwind_fp_step(c, cur, sp) ? UNWIND_HOW_FP :

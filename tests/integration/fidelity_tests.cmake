@@ -21,6 +21,7 @@ set(PPROBE_FIDELITY_TESTS
   fidelity_layout 180
   fidelity_go 180
   fidelity_gostrip 120
+  fidelity_v8frames 60
   fidelity_cxx 120)
 
 pprobe_integration_tests(fidelity ${PPROBE_FIDELITY_TESTS})
