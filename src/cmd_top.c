@@ -52,6 +52,7 @@ struct top {
 	bool use_perf;
 	bool perf_exclude_kernel;
 	bool batch; /* standard output is not a terminal: plain frames (top -b) */
+	unsigned long frames; /* frames drawn so far */
 	struct top_totals ring[TOP_RECENT_SECONDS + 1];
 	size_t ring_pos, ring_count;
 	struct termios saved_tty;
@@ -197,10 +198,11 @@ static void top_draw(struct top *t, int64_t now)
 		live += chosen && th->state != ATTACH_GONE;
 	}
 	/* Batch mode (standard output not a terminal): frames one after
-	 * the other, no screen-clearing codes, as top -b. */
-	if (t->batch)
+	 * the other, a blank line between two, no screen-clearing codes, as
+	 * top -b; the first line is the header (top | head -1). */
+	if (t->batch && t->frames++ > 0)
 		fprintf(f, "\n");
-	else
+	else if (!t->batch)
 		fprintf(f, "\033[H\033[2J");
 	fprintf(f, "pprobe top: process %d (%s), %zu threads, %s mode, %.0fs, %llu samples  (q or Ctrl-C quits)%s",
 		(int)t->o->pid, textesc_str(comm, sizeof(comm), t->s.pf.comm), live,

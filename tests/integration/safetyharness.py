@@ -169,6 +169,7 @@ _EXPECTED_STDERR = [
     r"pprobe: warning: .*",
     r"pprobe: window cut short by \w+ after [\d.]+s of [\d.]+s; writing what was collected",
     r"View it with: .*",
+    r"pprobe: wall: \d+ of \d+ ticks taken in [\d.]+ s .*; \d+ thread samples, \d+ lost .*",
 ]
 
 
