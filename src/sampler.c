@@ -644,6 +644,14 @@ static bool sampler_skips(const struct sampler *sp, const struct attach_thread *
 	return t->state == ATTACH_GONE || !sampler_wants_tid(sp, t->tid);
 }
 
+/* Thread i of the table, read afresh at each use: a visit may add threads
+ * (clone events read while a stop is awaited), and the array then moves
+ * (attach_add's realloc); a copy of its address crashed safety_churn. */
+static struct attach_thread *sampler_at(const struct sampler *sp, size_t i)
+{
+	return sp->s->att.threads[i];
+}
+
 /* CPU mode: the hot threads (and new ones) every tick -- every thread at
  * the first tick, which finds the ones that ran since sampler_prime --;
  * then cold threads in turn, from where the last tick left off: one in
@@ -656,7 +664,6 @@ static bool sampler_skips(const struct sampler *sp, const struct attach_thread *
  * still goes to its first sample, as schedstat is cumulative. */
 static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t start)
 {
-	struct attach_thread **v = sp->s->att.threads;
 	size_t looked = 0, k, i = 0, first_hot = n, first_late;
 	size_t min_looks = n / SAMPLER_COLD_ROUNDS > SAMPLER_COLD_MIN ? n / SAMPLER_COLD_ROUNDS
 								     : SAMPLER_COLD_MIN;
@@ -664,12 +671,15 @@ static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t st
 	int err;
 
 	for (k = 0; k < n; k++) {
+		struct attach_thread *t;
+
 		i = (start + k) % n;
-		if (sampler_skips(sp, v[i]) || (sp->ticks > 1 && !sampler_cpu_is_hot(v[i])))
+		t = sampler_at(sp, i);
+		if (sampler_skips(sp, t) || (sp->ticks > 1 && !sampler_cpu_is_hot(t)))
 			continue;
 		if (first_hot == n)
 			first_hot = i;
-		err = sampler_visit(sp, v[i], i, now);
+		err = sampler_visit(sp, t, i, now);
 		if (err)
 			return err;
 	}
@@ -680,17 +690,19 @@ static int sampler_cpu_pass(struct sampler *sp, int64_t now, size_t n, size_t st
 	late = sp->over_budget;
 	first_late = sp->first;
 	for (k = 0; k < n; k++) {
+		struct attach_thread *t;
 		const struct sampler_thread *st;
 
 		i = (sp->cold_next + k) % n;
-		st = v[i]->user;
-		if (sampler_skips(sp, v[i]) || sampler_cpu_is_hot(v[i]) ||
+		t = sampler_at(sp, i);
+		st = t->user;
+		if (sampler_skips(sp, t) || sampler_cpu_is_hot(t) ||
 		    (st && st->looked == sp->ticks))
 			continue;
 		if (looked >= min_looks && (looked % 8 == 0) &&
 		    (timeutil_mono_ns() - now) * SAMPLER_COLD_SHARE > sp->period_ns)
 			break;
-		err = sampler_visit(sp, v[i], i, now);
+		err = sampler_visit(sp, t, i, now);
 		if (err)
 			return err;
 		looked++;
