@@ -10,15 +10,12 @@
 set(PPROBE_REPLAY_TESTS
   replay_parked 120)
 
+pprobe_integration_tests("replay;asan" ${PPROBE_REPLAY_TESTS})
+# The recording and replaying tools, beside what every test reads.
 set(tests ${PPROBE_REPLAY_TESTS})
 while(tests)
   list(POP_FRONT tests name timeout)
-  add_test(NAME integration.${name}
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/test_${name}.py)
-  set_tests_properties(integration.${name} PROPERTIES
-    ENVIRONMENT "PPROBE=$<TARGET_FILE:pprobe>;PPROF_DECODE=$<TARGET_FILE:pprof_decode>;SNAPSHOT_RECORD=$<TARGET_FILE:snapshot_record>;SNAPSHOT_REPLAY=$<TARGET_FILE:snapshot_replay>;FIXTURES=${CMAKE_BINARY_DIR}/fixtures;GO=${PPROBE_TEST_GO};TEST_TMPDIR=${CMAKE_CURRENT_BINARY_DIR}/tmp/${name};DEBUGINFOD_URLS="
-    SKIP_RETURN_CODE 77
-    TIMEOUT ${timeout}
-    LABELS "integration;replay;asan"
-    RUN_SERIAL TRUE)
+  set_property(TEST integration.${name} APPEND PROPERTY ENVIRONMENT
+    "SNAPSHOT_RECORD=$<TARGET_FILE:snapshot_record>"
+    "SNAPSHOT_REPLAY=$<TARGET_FILE:snapshot_replay>")
 endwhile()
